@@ -1,0 +1,25 @@
+package dev.loraforge.tensor;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A set of named tensors that can be read one at a time: a safetensors file, a sharded model folder,
+ * an adapter. Views stay valid until the source is closed.
+ */
+public interface TensorSource extends AutoCloseable {
+
+    /** Tensor names in a stable order (the order of the file, or sorted for a sharded model). */
+    List<String> names();
+
+    /** The tensor, or empty when there is none by that name. */
+    Optional<TensorView> find(String name);
+
+    /** The tensor; fails with an exception naming the source when it is absent. */
+    default TensorView get(String name) {
+        return find(name).orElseThrow(() -> new IllegalArgumentException("no tensor '" + name + "' in " + this));
+    }
+
+    @Override
+    void close();
+}
