@@ -3,6 +3,10 @@ package dev.loraforge.adapter;
 import dev.loraforge.adapter.AdapterException.Kind;
 import dev.loraforge.tensor.TensorSource;
 import dev.loraforge.tensor.TensorView;
+import dev.loraforge.format.safetensors.SafetensorsFile;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -37,6 +41,30 @@ public final class LoraAdapter implements AutoCloseable {
         this.tensors = tensors;
         this.modules = List.copyOf(modules);
         this.fullTensors = Map.copyOf(fullTensors);
+    }
+
+    /** Opens a PEFT adapter folder (adapter_config.json + adapter_model.safetensors). */
+    public static LoraAdapter open(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            if (Files.exists(dir)) {
+                throw new AdapterException(Kind.MISSING_FILE, dir + " is not a folder; pass the adapter folder");
+            }
+            throw new NoSuchFileException(dir.toString());
+        }
+        AdapterConfig config = AdapterConfig.read(dir);
+        Path weights = dir.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(weights)) {
+            boolean bin = Files.exists(dir.resolve("adapter_model.bin"));
+            throw new AdapterException(Kind.MISSING_FILE, weights + ": no adapter_model.safetensors"
+                    + (bin ? " (adapter_model.bin is a pickle file, which loraforge does not load; re-save with safe_serialization=True)" : ""));
+        }
+        SafetensorsFile file = SafetensorsFile.open(weights);
+        try {
+            return of(dir, config, file);
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
+        }
     }
 
     /** Groups the tensors by module and checks each module is complete and has the config's rank. */
