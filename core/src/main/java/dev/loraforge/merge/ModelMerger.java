@@ -78,6 +78,29 @@ public final class ModelMerger {
     private ModelMerger() {
     }
 
+    /**
+     * Takes adapters back out of a merged model: {@code W = W' − Σ weightᵢ·scalingᵢ·Bᵢ·Aᵢ}, with the same exact
+     * float64 arithmetic and one rounding. Error bound against the original W: the merge rounded once
+     * (|W' − (W + ΔW)| ≤ ½ ulp(W')) and the unmerge rounds once more, so |unmerged − W| ≤ ½ ulp(W') + ½ ulp(W)
+     * in the output dtype: at most 1 ulp where W' and W share a binade, and the result is W itself whenever
+     * that first error is below ½ ulp(W). DoRA and modules_to_save cannot be undone (the row norms and the
+     * replaced tensors are not in the merged model) and are refused.
+     */
+    public static Result unmerge(Request req, Progress progress) throws IOException {
+        for (Path a : req.adapters()) {
+            try (LoraAdapter ad = LoraAdapter.open(a)) {
+                if (ad.config().useDora() || !ad.fullTensors().isEmpty()) {
+                    throw new dev.loraforge.adapter.AdapterException(dev.loraforge.adapter.AdapterException.Kind.UNSUPPORTED_OPTION,
+                            a + ": " + (ad.config().useDora() ? "a DoRA merge" : "modules_to_save")
+                                    + " cannot be unmerged: the merged model does not keep what it replaced");
+                }
+            }
+        }
+        List<Double> negated = req.weights().stream().map(w -> -w).toList();
+        return merge(new Request(req.base(), req.adapters(), negated, req.out(), req.dtype(), req.maxShardBytes(),
+                req.overwrite(), req.command()), progress);
+    }
+
     public static Result merge(Request req, Progress progress) throws IOException {
         long t0 = System.nanoTime();
         List<LoraAdapter> opened = new ArrayList<>();
