@@ -84,14 +84,14 @@ class UnmergeCombineTest {
              LoraAdapter a1 = LoraAdapter.open(r8); LoraAdapter a2 = LoraAdapter.open(rs)) {
             float[] w = w0.get(name + ".weight").toFloatArray();
             float[] got = m.get(name + ".weight").toFloatArray();
-            int rows = 256, cols = 256;
+            int rows = 48, cols = 256; // the first 48 rows: BigDecimal is slow
             BigDecimal[] exact = new BigDecimal[w.length];
-            for (int i = 0; i < w.length; i++) {
+            for (int i = 0; i < rows * cols; i++) {
                 exact[i] = new BigDecimal(w[i]);
             }
             addExact(exact, a1, name, 0.7 * 2.0, rows, cols);       // r=8, alpha 16
             addExact(exact, a2, name, 0.3 * (32 / Math.sqrt(16)), rows, cols); // rsLoRA, alpha_pattern o_proj 32
-            for (int i = 0; i < w.length; i++) {
+            for (int i = 0; i < rows * cols; i++) {
                 short expect = HalfFloat.doubleToBf16(exact[i].doubleValue());
                 assertThat(HalfFloat.floatToBf16(got[i])).as("[%d]", i).isEqualTo(expect);
             }
