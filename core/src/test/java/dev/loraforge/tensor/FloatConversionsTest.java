@@ -59,7 +59,7 @@ class FloatConversionsTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {1_000_003, 17, 1})
+    @ValueSource(ints = {200_003, 17, 1})
     void floatToBf16VectorEqualsScalar(int n) {
         float[] f = floatsWithEdges(n, n + 5);
         try (Arena arena = Arena.ofConfined()) {

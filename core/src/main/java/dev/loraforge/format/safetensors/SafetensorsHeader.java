@@ -3,6 +3,7 @@ package dev.loraforge.format.safetensors;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import dev.loraforge.format.safetensors.SafetensorsException.Kind;
@@ -41,8 +42,10 @@ public final class SafetensorsHeader {
     /** Key of the string-to-string metadata map. */
     public static final String METADATA_KEY = "__metadata__";
 
+    // strings may be as long as the header itself (jackson's default cap is 20 M chars; serde has none)
     private static final JsonFactory JSON = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .streamReadConstraints(StreamReadConstraints.builder().maxStringLength((int) MAX_HEADER_SIZE).build())
             .build();
 
     /** One tensor entry; offsets are relative to the start of the data region. */
