@@ -139,14 +139,14 @@ public final class ModelFiles implements TensorSource {
         return Optional.ofNullable(index);
     }
 
-    /** The open files: one, or the shards in file-name order. */
+    /** The open files: one, or the shards in file-name order (none for an index with an empty weight_map). */
     public List<SafetensorsFile> files() {
         return shards;
     }
 
     /** {@code __metadata__} of the first file (transformers writes the same into every shard). */
     public Map<String, String> metadata() {
-        return shards.getFirst().metadata();
+        return shards.isEmpty() ? Map.of() : shards.getFirst().metadata();
     }
 
     /** File order for a single file, sorted by name for a sharded model. */
