@@ -76,9 +76,10 @@ public final class ModelFiles implements TensorSource {
         List<SafetensorsFile> opened = new ArrayList<>();
         try {
             Map<String, SafetensorsFile> byFile = new LinkedHashMap<>();
+            Path absRoot = root.toAbsolutePath().normalize();
             for (String shard : index.shardFiles()) {
-                Path p = root.resolve(shard).normalize();
-                if (!p.startsWith(root.normalize()) || Path.of(shard).isAbsolute()) {
+                Path p = absRoot.resolve(shard).normalize();
+                if (!p.startsWith(absRoot) || p.equals(absRoot) || Path.of(shard).isAbsolute()) {
                     throw new SafetensorsException(Kind.INDEX_INVALID, indexFile + ": shard name \"" + shard
                             + "\" points outside the model folder");
                 }

@@ -61,14 +61,14 @@ public final class SafetensorsHeader {
 
     private final String source;
     private final long headerLength;
-    private final Map<String, String> metadata;
+    private final java.util.SequencedMap<String, String> metadata;
     private final List<Entry> entries;
     private final Map<String, Entry> byName;
 
     private SafetensorsHeader(String source, long headerLength, Map<String, String> metadata, List<Entry> entries) {
         this.source = source;
         this.headerLength = headerLength;
-        this.metadata = metadata == null ? null : Collections.unmodifiableMap(metadata);
+        this.metadata = metadata == null ? null : Collections.unmodifiableSequencedMap(new LinkedHashMap<>(metadata));
         this.entries = List.copyOf(entries);
         Map<String, Entry> map = HashMap.newHashMap(entries.size());
         for (Entry e : entries) {
@@ -364,7 +364,7 @@ public final class SafetensorsHeader {
         return max;
     }
 
-    /** Metadata in file order; empty when the header has none. */
+    /** Metadata in file order (a SequencedMap, so a writer keeps that order); empty when the header has none. */
     public Map<String, String> metadata() {
         return metadata == null ? Map.of() : metadata;
     }
