@@ -1,6 +1,7 @@
 package dev.loraforge.cli;
 
 import dev.loraforge.adapter.AdapterConfig;
+import dev.loraforge.format.safetensors.ShardPlan;
 import dev.loraforge.io.PythonJson;
 import dev.loraforge.merge.HfCache;
 import dev.loraforge.merge.ModelMerger;
@@ -117,30 +118,9 @@ final class MergeCommand implements Callable<Integer> {
 
     /** transformers' {@code convert_file_size_to_int}: GB = 10⁹, GiB = 2³⁰, a lowercase final "b" means bits. */
     static long parseSize(String s) {
-        String t = s.trim();
-        String u = t.toUpperCase(Locale.ROOT);
-        long mult = 1;
-        String num = t;
-        String[][] units = {{"GIB", "1073741824"}, {"MIB", "1048576"}, {"KIB", "1024"},
-                {"GB", "1000000000"}, {"MB", "1000000"}, {"KB", "1000"}};
-        for (String[] unit : units) {
-            if (u.endsWith(unit[0])) {
-                mult = Long.parseLong(unit[1]);
-                num = t.substring(0, t.length() - unit[0].length());
-                break;
-            }
-        }
         try {
-            double v = Double.parseDouble(num.trim());
-            long bytes = (long) (v * mult);
-            if (t.endsWith("b")) {
-                bytes /= 8;
-            }
-            if (bytes <= 0) {
-                throw new NumberFormatException();
-            }
-            return bytes;
-        } catch (NumberFormatException e) {
+            return ShardPlan.parseSize(s);
+        } catch (IllegalArgumentException e) {
             throw new UsageException("--max-shard-size '" + s + "' is not a size like 5GB, 500MB or 10GiB");
         }
     }

@@ -6,6 +6,7 @@ import dev.loraforge.adapter.LoraAdapter;
 import dev.loraforge.format.safetensors.ModelFiles;
 import dev.loraforge.format.safetensors.SafetensorsWriter;
 import dev.loraforge.format.safetensors.ShardIndex;
+import dev.loraforge.format.safetensors.ShardPlan;
 import dev.loraforge.format.safetensors.TensorSpec;
 import dev.loraforge.io.OutputFolder;
 import dev.loraforge.io.PythonJson;
@@ -137,59 +138,36 @@ public final class ModelMerger {
         }
     }
 
-    /** Shards as transformers plans them: tensors in order, a new shard when the next would overflow. */
-    static List<List<MergePlan.Op>> shards(List<MergePlan.Op> ops, long maxShardBytes) {
-        List<List<MergePlan.Op>> shards = new ArrayList<>();
-        List<MergePlan.Op> cur = new ArrayList<>();
-        long size = 0;
-        for (MergePlan.Op op : ops) {
-            long n = op.shape().byteCount(op.outType());
-            if (!cur.isEmpty() && size + n > maxShardBytes) {
-                shards.add(cur);
-                cur = new ArrayList<>();
-                size = 0;
-            }
-            cur.add(op);
-            size += n;
-        }
-        if (!cur.isEmpty() || shards.isEmpty()) {
-            shards.add(cur);
-        }
-        return shards;
-    }
-
     private static List<String> writeWeights(MergePlan plan, Path dir, long maxShardBytes, DiskSpace space,
                                              Progress progress) throws IOException {
-        List<List<MergePlan.Op>> shards = shards(plan.ops(), maxShardBytes);
-        long total = plan.ops().stream().mapToLong(op -> op.shape().byteCount(op.outType())).sum();
-        int n = shards.size();
+        Map<String, MergePlan.Op> byName = new LinkedHashMap<>();
+        List<TensorSpec> specs = new ArrayList<>();
+        for (MergePlan.Op op : plan.ops()) {
+            byName.put(op.name(), op);
+            specs.add(new TensorSpec(op.name(), op.outType(), op.shape()));
+        }
+        ShardPlan shards = ShardPlan.of(specs, maxShardBytes); // transformers' split, in base order
+        long total = shards.totalSize();
         List<String> files = new ArrayList<>();
-        Map<String, String> weightMap = new java.util.TreeMap<>();
         LowRankKernel kernel = LowRankKernel.preferred();
         int done = 0;
         long bytesDone = 0;
-        for (int s = 0; s < n; s++) {
-            String file = n == 1 ? SINGLE_FILE : String.format("model-%05d-of-%05d.safetensors", s + 1, n);
-            List<TensorSpec> specs = new ArrayList<>();
-            long shardBytes = 0;
-            for (MergePlan.Op op : shards.get(s)) {
-                specs.add(new TensorSpec(op.name(), op.outType(), op.shape()));
-                shardBytes += op.shape().byteCount(op.outType());
-                weightMap.put(op.name(), file);
-            }
-            space.reserve(shardBytes);
-            try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(file), Map.of("format", "pt"), specs, false)) {
-                for (MergePlan.Op op : shards.get(s)) {
-                    MergePlan.compute(op, w.segmentFor(op.name()), kernel);
-                    bytesDone += op.shape().byteCount(op.outType());
-                    progress.tensorDone(op.name(), ++done, plan.ops().size(), bytesDone, total);
+        // one shard at a time: only its pages are mapped, and space is asked for before each
+        for (ShardPlan.Shard shard : shards.shards()) {
+            space.reserve(shard.byteSize());
+            try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(shard.fileName()), Map.of("format", "pt"),
+                    shard.tensors(), false)) {
+                for (TensorSpec t : shard.tensors()) {
+                    MergePlan.compute(byName.get(t.name()), w.segmentFor(t.name()), kernel);
+                    bytesDone += t.byteSize();
+                    progress.tensorDone(t.name(), ++done, specs.size(), bytesDone, total);
                 }
                 w.commit();
             }
-            files.add(file);
+            files.add(shard.fileName());
         }
-        if (n > 1) {
-            ShardIndex.of(total, weightMap).write(dir.resolve(ShardIndex.FILE_NAME), false);
+        if (!shards.isSingleFile()) {
+            shards.index().write(dir.resolve(ShardIndex.FILE_NAME), false);
             files.add(ShardIndex.FILE_NAME);
         }
         return files;
