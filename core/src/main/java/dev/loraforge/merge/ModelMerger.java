@@ -158,7 +158,13 @@ public final class ModelMerger {
             try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(shard.fileName()), Map.of("format", "pt"),
                     shard.tensors(), false)) {
                 for (TensorSpec t : shard.tensors()) {
-                    MergePlan.compute(byName.get(t.name()), w.segmentFor(t.name()), kernel);
+                    try {
+                        MergePlan.compute(byName.get(t.name()), w.segmentFor(t.name()), kernel);
+                    } catch (InternalError e) {
+                        // a fault on a mapped output page: the file system could not back it (full disk, quota)
+                        throw new IOException("could not write " + t.name() + " to " + shard.fileName()
+                                + " (disk full?): " + e.getMessage(), e);
+                    }
                     bytesDone += t.byteSize();
                     progress.tensorDone(t.name(), ++done, specs.size(), bytesDone, total);
                 }
