@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 InspectCommand.class,
                 MergeCommand.class,
+                UnmergeCommand.class,
                 CheckCommand.class,
         })
 public final class Main implements Runnable {

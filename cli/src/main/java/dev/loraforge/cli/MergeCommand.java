@@ -23,7 +23,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "merge", description = {
         "Merge LoRA adapters into a base model exactly (float64, one rounding) and save it as sharded safetensors.",
         "With several adapters, W' = W + Σ weightᵢ·scalingᵢ·Bᵢ·Aᵢ."})
-final class MergeCommand implements Callable<Integer> {
+class MergeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
@@ -71,12 +71,12 @@ final class MergeCommand implements Callable<Integer> {
         };
         long shard = parseSize(maxShardSize);
         Path baseDir = resolveBase(base, adapters.getFirst());
-        List<String> command = new ArrayList<>(List.of("loraforge", "merge"));
+        List<String> command = new ArrayList<>(List.of("loraforge", unmerge() ? "unmerge" : "merge"));
         command.addAll(spec.commandLine().getParseResult().originalArgs());
         PrintWriter err = spec.commandLine().getErr();
         Progress bar = new Progress(err, !quiet && System.console() != null);
-        ModelMerger.Result r = ModelMerger.merge(new ModelMerger.Request(baseDir, adapters, w, out, outType, shard,
-                overwrite, command), bar);
+        ModelMerger.Request req = new ModelMerger.Request(baseDir, adapters, w, out, outType, shard, overwrite, command);
+        ModelMerger.Result r = unmerge() ? ModelMerger.unmerge(req, bar) : ModelMerger.merge(req, bar);
         bar.finish();
         PrintWriter o = spec.commandLine().getOut();
         if (json) {
@@ -95,13 +95,18 @@ final class MergeCommand implements Callable<Integer> {
             r.findings().stream().filter(f -> f.severity() == dev.loraforge.adapter.CheckReport.Severity.WARNING)
                     .forEach(f -> err.println("loraforge: " + f));
             r.notes().forEach(n -> err.println("loraforge: note: " + n));
-            o.printf(Locale.ROOT, "merged %d adapter%s into %s: %d tensors (%d changed), %.1f MB in %.1f s%n",
+            o.printf(Locale.ROOT, (unmerge() ? "un" : "") + "merged %d adapter%s into %s: %d tensors (%d changed), %.1f MB in %.1f s%n",
                     adapters.size(), adapters.size() == 1 ? "" : "s", r.out(), r.tensors(), r.changed(),
                     r.bytes() / 1e6, r.millis() / 1000.0);
         }
         o.flush();
         err.flush();
         return ExitCodes.OK;
+    }
+
+    /** True for {@code unmerge}. */
+    boolean unmerge() {
+        return false;
     }
 
     /** --base, else the first adapter's base_model_name_or_path, as a folder or from the HF cache. */

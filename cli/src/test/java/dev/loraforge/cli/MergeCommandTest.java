@@ -80,6 +80,21 @@ class MergeCommandTest {
     }
 
     @Test
+    void unmergeGivesTheBaseBackWithinTheBound() throws IOException {
+        Path adapter = FixtureFiles.adapter("lora-rslora-patterns", tmp.resolve("adapter"));
+        Path merged = tmp.resolve("merged");
+        Path restored = tmp.resolve("restored");
+        assertThat(run("merge", "--base", tinyLlama.toString(), "--adapter", adapter.toString(), "--out", merged.toString(), "--quiet").code()).isZero();
+        Run r = run("unmerge", "--base", merged.toString(), "--adapter", adapter.toString(), "--out", restored.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).startsWith("unmerged 1 adapter");
+        assertThat(Files.readString(restored.resolve("loraforge.json"))).contains("\"unmerge\"");
+        Run dora = run("unmerge", "--base", merged.toString(), "--adapter",
+                FixtureFiles.adapter("lora-dora", tmp.resolve("dora")).toString(), "--out", tmp.resolve("x").toString());
+        assertOneLineError(dora, ExitCodes.BAD_INPUT, "DoRA");
+    }
+
+    @Test
     void checkReportsOkAndMismatch() {
         Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("adapter"));
         Run ok = run("check", "--base", tinyLlama.toString(), "--adapter", adapter.toString());
