@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
                 InspectCommand.class,
                 MergeCommand.class,
                 UnmergeCommand.class,
+                CombineCommand.class,
                 CheckCommand.class,
         })
 public final class Main implements Runnable {

@@ -95,6 +95,20 @@ class MergeCommandTest {
     }
 
     @Test
+    void combineCatWritesAnAdapterAndLinearRefusesUnequalRanks() throws IOException {
+        Path r8 = FixtureFiles.adapter("lora-r8", tmp.resolve("r8"));
+        Path rs = FixtureFiles.adapter("lora-rslora-patterns", tmp.resolve("rs"));
+        Run c = run("combine", "--adapter", r8.toString(), "--weight", "0.7", "--adapter", rs.toString(), "--weight", "0.3",
+                "--method", "cat", "--out", tmp.resolve("cat").toString());
+        assertThat(c.code()).as(c.err()).isZero();
+        assertThat(c.out()).contains("28 modules");
+        Run bad = run("combine", "--adapter", r8.toString(), "--adapter", rs.toString(), "--method", "linear",
+                "--out", tmp.resolve("lin").toString());
+        assertOneLineError(bad, ExitCodes.BAD_INPUT, "equal ranks");
+        assertThat(tmp.resolve("lin").resolve("adapter_model.safetensors")).doesNotExist();
+    }
+
+    @Test
     void checkReportsOkAndMismatch() {
         Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("adapter"));
         Run ok = run("check", "--base", tinyLlama.toString(), "--adapter", adapter.toString());

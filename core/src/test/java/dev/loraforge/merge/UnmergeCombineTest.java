@@ -155,6 +155,37 @@ class UnmergeCombineTest {
     }
 
     @Test
+    void mergingTheCatAdapterIsWithinOneUlpOfTheWeightedMerge() throws IOException {
+        Path r8 = FixtureFiles.adapter("lora-r8", tmp.resolve("r8"));
+        Path rs = FixtureFiles.adapter("lora-rslora-patterns", tmp.resolve("rs"));
+        Path cat = tmp.resolve("cat");
+        try (LoraAdapter a1 = LoraAdapter.open(r8); LoraAdapter a2 = LoraAdapter.open(rs)) {
+            AdapterCombiner.combine(List.of(new WeightedAdapter(a1, 0.7), new WeightedAdapter(a2, 0.3)), AdapterCombiner.Method.CAT, cat, false);
+        }
+        ModelMerger.merge(req(tinyLlama, List.of(cat), List.of(1.0), tmp.resolve("m1")), ModelMerger.Progress.NONE);
+        ModelMerger.merge(req(tinyLlama, List.of(r8, rs), List.of(0.7, 0.3), tmp.resolve("m2")), ModelMerger.Progress.NONE);
+        long same = 0;
+        long n = 0;
+        try (ModelFiles m1 = ModelFiles.open(tmp.resolve("m1")); ModelFiles m2 = ModelFiles.open(tmp.resolve("m2"))) {
+            for (String name : m1.names()) {
+                TensorView x = m1.get(name);
+                TensorView y = m2.get(name);
+                for (long i = 0; i < x.elementCount(); i++) {
+                    float a = x.getFloat(i);
+                    float b = y.getFloat(i);
+                    // B' = w·s·B is rounded to F32 in the cat adapter: far below a bf16 ulp, except where the
+                    // sum cancels to near zero, hence the small absolute term
+                    double tol = bf16Ulp(Math.max(Math.abs(a), Math.abs(b))) + 1e-8;
+                    assertThat(Math.abs((double) a - b)).as("%s[%d]", name, i).isLessThanOrEqualTo(tol);
+                    same += a == b ? 1 : 0;
+                    n++;
+                }
+            }
+        }
+        System.out.printf("cat adapter merge vs weighted merge: %d of %d bf16 values identical, the rest within 1 ulp%n", same, n);
+    }
+
+    @Test
     void linearIsPeftTaskArithmeticOnAAndB() throws IOException {
         Path r8 = FixtureFiles.adapter("lora-r8", tmp.resolve("r8"));
         Path rs = FixtureFiles.adapter("lora-rslora-patterns", tmp.resolve("rs"));
