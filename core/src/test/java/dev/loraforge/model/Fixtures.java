@@ -1,7 +1,13 @@
 package dev.loraforge.model;
 
 import com.fasterxml.jackson.jr.ob.JSON;
+import dev.loraforge.format.safetensors.SafetensorsFile;
+import dev.loraforge.tensor.TensorSource;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.concurrent.ConcurrentHashMap;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -65,6 +71,31 @@ final class Fixtures {
     }
 
     static LlamaModel stories(String weights) {
-        return LlamaModel.load(config("tinystories-260k"), TestSafetensors.resource(weights));
+        return LlamaModel.load(config("tinystories-260k"), safetensors(weights));
     }
+
+    static Path path(String path) {
+        try {
+            var url = Fixtures.class.getResource("/fixtures/" + path);
+            if (url == null) {
+                throw new IllegalStateException("no test resource fixtures/" + path);
+            }
+            return Path.of(url.toURI());
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Opened once per test JVM and never closed: the mappings are shared by every test. */
+    static TensorSource safetensors(String path) {
+        return OPEN.computeIfAbsent(path, p -> {
+            try {
+                return SafetensorsFile.open(path(p));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+    }
+
+    private static final Map<String, TensorSource> OPEN = new ConcurrentHashMap<>();
 }

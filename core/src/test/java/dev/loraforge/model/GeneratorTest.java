@@ -51,7 +51,7 @@ class GeneratorTest {
                 c.numHiddenLayers(), c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim(), c.vocabSize(),
                 c.rmsNormEps(), c.ropeTheta(), c.ropeScaling(), c.maxPositionEmbeddings(), c.tieWordEmbeddings(),
                 c.slidingWindow(), c.bosTokenId(), java.util.List.of(2, 432));
-        LlamaModel m = LlamaModel.load(withCommaEos, TestSafetensors.resource("tinystories-260k/model.safetensors"));
+        LlamaModel m = LlamaModel.load(withCommaEos, Fixtures.safetensors("tinystories-260k/model.safetensors"));
         int[] prompt = {1, 403, 407, 261, 378};
         assertThat(Generator.generate(m, prompt, Generator.Options.greedy(10), null)).containsExactly(432);
         var noStop = new Generator.Options(3, 0, 1, 0, false);

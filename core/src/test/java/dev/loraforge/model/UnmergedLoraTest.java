@@ -16,8 +16,8 @@ class UnmergedLoraTest {
 
     static LlamaModel unmerged(UnmergedLora.Settings settings) {
         return UnmergedLora.load(Fixtures.config("tinystories-260k"),
-                TestSafetensors.resource("tinystories-260k/model.safetensors"), settings,
-                TestSafetensors.resource(DIR + "adapter_model.safetensors"));
+                Fixtures.safetensors("tinystories-260k/model.safetensors"), settings,
+                Fixtures.safetensors(DIR + "adapter_model.safetensors"));
     }
 
     static UnmergedLora.Settings settings() {
@@ -92,7 +92,7 @@ class UnmergedLoraTest {
         var wrongRank = new UnmergedLora.Settings(8, 8, false, false, Map.of(), Map.of());
         assertThatThrownBy(() -> unmerged(wrongRank)).isInstanceOf(ModelException.class)
                 .hasMessageContaining("lora_A").hasMessageContaining("[8, 64]");
-        var lora = new UnmergedLora(settings(), TestSafetensors.resource(DIR + "adapter_model.safetensors"),
+        var lora = new UnmergedLora(settings(), Fixtures.safetensors(DIR + "adapter_model.safetensors"),
                 LinearFactory.DENSE);
         assertThatThrownBy(lora::requireAllUsed).isInstanceOf(ModelException.class)
                 .hasMessageContaining("70 adapter tensors were not applied");
