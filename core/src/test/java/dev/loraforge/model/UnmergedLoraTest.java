@@ -3,6 +3,8 @@ package dev.loraforge.model;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.loraforge.adapter.AdapterConfig;
+import dev.loraforge.adapter.LoraAdapter;
 import java.util.Arrays;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -14,37 +16,21 @@ class UnmergedLoraTest {
     static final int[] TOKENS = Arrays.copyOf(
             Fixtures.i32("tinystories-260k/perplexity/tinystories-valid-head-20k.tokens.i32"), 48);
 
-    static LlamaModel unmerged(UnmergedLora.Settings settings) {
+    static LlamaModel unmerged(AdapterConfig config) {
         return UnmergedLora.load(Fixtures.config("tinystories-260k"),
-                Fixtures.safetensors("tinystories-260k/model.safetensors"), settings,
-                Fixtures.safetensors(DIR + "adapter_model.safetensors"));
+                Fixtures.safetensors("tinystories-260k/model.safetensors"), adapter(config));
     }
 
-    static UnmergedLora.Settings settings() {
-        return UnmergedLora.Settings.parse(Fixtures.text(DIR + "adapter_config.json"));
+    static LoraAdapter adapter(AdapterConfig config) {
+        return LoraAdapter.of(null, config, Fixtures.safetensors(DIR + "adapter_model.safetensors"));
     }
 
-    @Test
-    void settingsFollowAdapterConfig() {
-        UnmergedLora.Settings s = settings();
-        assertThat(s.r()).isEqualTo(4);
-        assertThat(s.loraAlpha()).isEqualTo(8.0);
-        assertThat(s.useRslora()).isFalse();
-        assertThat(s.scaleOf("model.layers.0.self_attn.q_proj")).isEqualTo(2.0);
-        assertThat(s.withRslora(true).scaleOf("model.layers.0.self_attn.q_proj")).isEqualTo(4.0);
+    static AdapterConfig settings() {
+        return AdapterConfig.parse(Fixtures.text(DIR + "adapter_config.json"), DIR + "adapter_config.json");
     }
 
-    @Test
-    void patternsResolveLikePeft() {
-        // the rsLoRA + patterns adapter of the fixture set: q,v 16/sqrt(16)=4, o 32/sqrt(16)=8, down 16/sqrt(4)=8
-        var s = new UnmergedLora.Settings(16, 16, true, false, Map.of("down_proj", 4), Map.of("o_proj", 32.0));
-        assertThat(s.scaleOf("model.layers.0.self_attn.q_proj")).isEqualTo(4.0);
-        assertThat(s.scaleOf("model.layers.2.self_attn.v_proj")).isEqualTo(4.0);
-        assertThat(s.scaleOf("model.layers.0.self_attn.o_proj")).isEqualTo(8.0);
-        assertThat(s.scaleOf("model.layers.2.mlp.down_proj")).isEqualTo(8.0);
-        assertThat(s.rankOf("model.layers.2.mlp.down_proj")).isEqualTo(4);
-        // a pattern matches whole dotted components only
-        assertThat(s.rankOf("model.layers.2.mlp.xdown_proj")).isEqualTo(16);
+    static AdapterConfig withRslora(AdapterConfig c) {
+        return AdapterConfig.parse(c.toJson(Map.of("use_rslora", true)), "flipped");
     }
 
     @Test
@@ -73,7 +59,7 @@ class UnmergedLoraTest {
     @Test
     void flippingRsloraIsClearlyDetected() {
         LlamaModel merged = Fixtures.stories("tinystories-260k/lora-r4-merged/model.safetensors");
-        Compare.Report r = Compare.run(merged, unmerged(settings().withRslora(true)), TOKENS);
+        Compare.Report r = Compare.run(merged, unmerged(withRslora(settings())), TOKENS);
         System.out.println("rsLoRA flipped: " + r.logits());
         assertThat(r.logits().klMean()).isGreaterThan(1e-3);
         assertThat(r.logits().maxAbsDiff()).isGreaterThan(0.1);
@@ -87,14 +73,12 @@ class UnmergedLoraTest {
     }
 
     @Test
-    void unusedAdapterTensorsAreAnError() {
-        // an adapter whose rank does not match its config fails on shape; one whose tensors fit no module fails on use
-        var wrongRank = new UnmergedLora.Settings(8, 8, false, false, Map.of(), Map.of());
-        assertThatThrownBy(() -> unmerged(wrongRank)).isInstanceOf(ModelException.class)
-                .hasMessageContaining("lora_A").hasMessageContaining("[8, 64]");
-        var lora = new UnmergedLora(settings(), Fixtures.safetensors(DIR + "adapter_model.safetensors"),
-                LinearFactory.DENSE);
+    void unusedAdapterModulesAreAnError() {
+        var lora = new UnmergedLora(adapter(settings()), LinearFactory.DENSE);
         assertThatThrownBy(lora::requireAllUsed).isInstanceOf(ModelException.class)
-                .hasMessageContaining("70 adapter tensors were not applied");
+                .hasMessageContaining("35 adapter modules/tensors").hasMessageContaining("model.layers.0.mlp.down_proj");
+        // rsLoRA flips only the scaling: 8/sqrt(4) = 4 instead of 8/4 = 2
+        assertThat(adapter(withRslora(settings())).modules().getFirst().scaling()).isEqualTo(4.0);
+        assertThat(adapter(settings()).modules().getFirst().scaling()).isEqualTo(2.0);
     }
 }
