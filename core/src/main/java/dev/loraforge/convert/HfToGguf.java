@@ -94,6 +94,12 @@ public final class HfToGguf {
 
     /** Plans the conversion of {@code modelDir} whose weights are {@code src}. */
     public static Plan plan(Path modelDir, TensorSource src, OutputType type, QuantTypeRule rule) {
+        return plan(modelDir, converterOrder(src), name -> src.get(name).shape().dims(), type, rule);
+    }
+
+    /** Plans from the tensor names in converter order and their (numpy-order) shapes. */
+    public static Plan plan(Path modelDir, List<String> order, java.util.function.Function<String, long[]> shapeOf,
+                            OutputType type, QuantTypeRule rule) {
         HfConfig config = HfConfig.read(modelDir);
         String hfClass = config.architecture();
         Architecture arch = Architecture.forHfClass(hfClass).orElseThrow(() -> new ConvertException(
@@ -104,14 +110,13 @@ public final class HfToGguf {
         OutputType floatType = type.quantized() ? OutputType.F16 : type;
 
         List<PlannedTensor> tensors = new ArrayList<>();
-        for (String hf : converterOrder(src)) {
+        for (String hf : order) {
             if (Architecture.skipped(hf)) {
                 continue;
             }
             String name = arch.ggufTensorName(hf).orElseThrow(() -> new ConvertException(
                     ConvertException.Kind.UNMAPPED_TENSOR, modelDir + ": can not map tensor '" + hf + "' for " + hfClass));
-            TensorView t = src.get(hf);
-            long[] shape = t.shape().dims();
+            long[] shape = shapeOf.apply(hf);
             long[] dims = new long[shape.length];
             for (int i = 0; i < shape.length; i++) {
                 dims[i] = shape[shape.length - 1 - i];
@@ -227,6 +232,58 @@ public final class HfToGguf {
             }
             w.finish();
             return new Summary(out, plan.type(), plan.tensors().size(), bytes);
+        }
+    }
+
+    /** An adapter folder and the factor its scale is multiplied by ({@code --weight}). */
+    public record AdapterSpec(Path dir, double weight) {
+    }
+
+    /**
+     * Converts a model folder, with adapters merged first (each tensor exactly as the merge does it: float64,
+     * one rounding to the base tensor's dtype), then converted; no intermediate file, one tensor in memory.
+     */
+    public static Summary convert(Path modelDir, List<AdapterSpec> adapters, Path out, OutputType type,
+                                  QuantTypeRule rule, Quantizers quantizers, boolean overwrite) throws IOException {
+        if (adapters.isEmpty()) {
+            return convert(modelDir, out, type, rule, quantizers, overwrite);
+        }
+        List<dev.loraforge.adapter.LoraAdapter> opened = new ArrayList<>();
+        try (ModelFiles src = ModelFiles.open(modelDir)) {
+            List<dev.loraforge.merge.WeightedAdapter> weighted = new ArrayList<>();
+            for (AdapterSpec a : adapters) {
+                dev.loraforge.adapter.LoraAdapter la = dev.loraforge.adapter.LoraAdapter.open(a.dir());
+                opened.add(la);
+                weighted.add(new dev.loraforge.merge.WeightedAdapter(la, a.weight()));
+            }
+            HfConfig config = HfConfig.read(modelDir);
+            dev.loraforge.merge.MergePlan mp = dev.loraforge.merge.MergePlan.build(
+                    new dev.loraforge.adapter.AdapterCheck.Base(modelDir, src, config.params()), weighted, null);
+            java.util.Map<String, dev.loraforge.merge.MergePlan.Op> ops = new java.util.LinkedHashMap<>();
+            for (dev.loraforge.merge.MergePlan.Op op : mp.ops()) {
+                ops.put(op.name(), op);
+            }
+            List<String> order = converterOrder(src);
+            if (mp.untied() && !order.contains(dev.loraforge.adapter.AdapterCheck.LM_HEAD)) {
+                // the merged folder would store lm_head.weight; in a single file it sorts first
+                order.add(0, dev.loraforge.adapter.AdapterCheck.LM_HEAD);
+            }
+            Plan plan = plan(modelDir, order, name -> ops.get(name).shape().dims(), type, rule);
+            TensorProvider merged = name -> {
+                dev.loraforge.merge.MergePlan.Op op = ops.get(name);
+                if (op instanceof dev.loraforge.merge.MergePlan.Copy c && c.source().dtype() == c.outType()) {
+                    return c.source();
+                }
+                long bytes = op.shape().byteCount(op.outType());
+                MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(bytes, 8);
+                dev.loraforge.merge.MergePlan.compute(op, seg, dev.loraforge.merge.LowRankKernel.preferred());
+                return new TensorView(name, op.outType(), op.shape(), seg);
+            };
+            return write(plan, merged, quantizers, out, overwrite);
+        } finally {
+            for (dev.loraforge.adapter.LoraAdapter la : opened) {
+                la.close();
+            }
         }
     }
 
