@@ -209,9 +209,19 @@ public final class GgufWriter implements AutoCloseable {
         }
         claim(name);
         FileChannel ch = out.channel();
+        // heap segments over float[], short[]... have no byte-buffer view: stage those through a byte[]
+        boolean direct = src.isNative() || src.heapBase().map(b -> b instanceof byte[]).orElse(false);
         for (long done = 0; done < t.byteSize(); done += CHUNK) {
-            long n = Math.min(CHUNK, t.byteSize() - done);
-            writeFully(ch, src.asSlice(done, n).asByteBuffer(), dataOffset + t.offset() + done);
+            int n = (int) Math.min(CHUNK, t.byteSize() - done);
+            ByteBuffer b;
+            if (direct) {
+                b = src.asSlice(done, n).asByteBuffer();
+            } else {
+                byte[] staged = new byte[n];
+                MemorySegment.copy(src, done, MemorySegment.ofArray(staged), 0, n);
+                b = ByteBuffer.wrap(staged);
+            }
+            writeFully(ch, b, dataOffset + t.offset() + done);
         }
     }
 

@@ -131,6 +131,25 @@ class GgufWriterTest {
     }
 
     @Test
+    void writesFromHeapSegmentsOfAnyPrimitiveArray() throws IOException {
+        Path out = tmp.resolve("heap.gguf");
+        float[] f = {1.5f, -0f, Float.NaN};
+        short[] h = {0x3C00, (short) 0xBC00};
+        try (GgufWriter w = GgufWriter.create(out, false)) {
+            w.addTensor("f", GgmlType.F32, 3);
+            w.addTensor("h", GgmlType.F16, 2);
+            w.writeHeader();
+            w.writeTensor("f", MemorySegment.ofArray(f));
+            w.writeTensor("h", MemorySegment.ofArray(h));
+            w.finish();
+        }
+        try (GgufFile g = GgufFile.open(out)) {
+            assertThat(g.tensor("f").view().toFloatArray()).containsExactly(1.5f, -0f, Float.NaN);
+            assertThat(g.tensor("h").view().toFloatArray()).containsExactly(1f, -1f);
+        }
+    }
+
+    @Test
     void neverOverwritesUnlessAsked() throws IOException {
         Path out = tmp.resolve("exists.gguf");
         Files.writeString(out, "keep me");
