@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
                 InspectCommand.class,
                 MergeCommand.class,
                 CheckCommand.class,
+                GenerateCommand.class,
         })
 public final class Main implements Runnable {
 
