@@ -9,8 +9,8 @@ model="$work/llama-1b-bf16"
 adapter="$work/llama-1b-lora-r16"
 bench_gen "$model"
 if [ ! -f "$adapter/adapter_model.safetensors" ]; then
-  rm -rf "$model/.complete"
-  bench_gen "$model" --adapter-rank 16 --adapter-out "$adapter"
+  "$JAVA" "${JFLAGS[@]}" -cp "$BENCH_JAR" dev.loraforge.bench.GenerateModel --out "$model" \
+    --adapter-rank 16 --adapter-out "$adapter" --adapter-only >&2
 fi
 file="$model/model.safetensors"
 out="$work/merged"
