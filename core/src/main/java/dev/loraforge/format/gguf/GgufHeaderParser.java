@@ -284,13 +284,26 @@ public final class GgufHeaderParser {
             throw fail(STRING_TOO_LONG, what + " at byte " + at + " claims " + Long.toUnsignedString(n)
                     + " bytes; the limit is " + GgufFormat.MAX_STRING_LENGTH + " and " + remaining() + " bytes remain");
         }
-        byte[] b = seg.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
+        byte[] b = new byte[(int) n];
+        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, b.length);
         pos += n;
+        if (isAscii(b)) {
+            return new String(b, StandardCharsets.ISO_8859_1); // the common case, without a decoder
+        }
         try {
             return utf8.reset().decode(ByteBuffer.wrap(b)).toString();
         } catch (CharacterCodingException e) {
             throw fail(INVALID_UTF8, what + " at byte " + at + " is not valid UTF-8");
         }
+    }
+
+    private static boolean isAscii(byte[] b) {
+        for (byte x : b) {
+            if (x < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private long readU32() {
