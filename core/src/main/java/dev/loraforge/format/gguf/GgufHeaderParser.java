@@ -133,6 +133,10 @@ public final class GgufHeaderParser {
             throw fail(NAME_TOO_LONG, "tensor " + i + " at byte " + at + " has a name of " + nameBytes
                     + " bytes; at most " + (GgufFormat.MAX_NAME - 1) + " fit ggml's GGML_MAX_NAME (" + GgufFormat.MAX_NAME + ")");
         }
+        if (name.indexOf('\0') >= 0) {
+            throw fail(NAME_HAS_NUL, "tensor " + i + " at byte " + at + " has a NUL byte in its name '"
+                    + name.replace("\0", "\\0") + "'; ggml would cut the name there");
+        }
         Long prev = names.putIfAbsent(name, i);
         if (prev != null) {
             throw fail(DUPLICATE_TENSOR, "tensors " + prev + " and " + i + " are both named '" + name + "'");

@@ -98,6 +98,9 @@ public final class GgufWriter implements AutoCloseable {
             throw fail(NAME_TOO_LONG, "tensor name '" + name + "' has " + nameBytes + " bytes; at most "
                     + (GgufFormat.MAX_NAME - 1) + " are allowed");
         }
+        if (name.indexOf('\0') >= 0) {
+            throw fail(NAME_HAS_NUL, "tensor name '" + name.replace("\0", "\\0") + "' has a NUL byte");
+        }
         if (tensors.containsKey(name)) {
             throw fail(DUPLICATE_TENSOR, "tensor '" + name + "' added twice");
         }

@@ -54,6 +54,7 @@ class GgufCorruptFileTest {
         ALIGNMENT_48(BAD_ALIGNMENT, g -> g.kvs.set(1, GgufBytes.kvU32("general.alignment", 48))),
         ALIGNMENT_0(BAD_ALIGNMENT, g -> g.kvs.set(1, GgufBytes.kvU32("general.alignment", 0))),
         NAME_64_BYTES(NAME_TOO_LONG, g -> g.tensor(1, new Tensor("b".repeat(64), new long[] {32}, 1, 64))),
+        NAME_WITH_NUL(NAME_HAS_NUL, g -> g.tensor(1, new Tensor("b\0a", new long[] {32}, 1, 64))),
         DUPLICATE_NAME(DUPLICATE_TENSOR, g -> g.tensor(1, new Tensor("a", new long[] {32}, 1, 64))),
         FIVE_DIMS(TOO_MANY_DIMS, g -> g.tensor(1, new Tensor("b", new long[] {32, 1, 1, 1, 1}, 1, 64))),
         DIM_NEGATIVE(NEGATIVE_DIM, g -> g.tensor(1, new Tensor("b", new long[] {32, -1}, 1, 64))),
