@@ -42,6 +42,9 @@ class GgufCorruptFileTest {
         ARRAY_ELEMENT_TYPE_13(UNKNOWN_VALUE_TYPE, g -> g.kvs.add(o -> o.str("k").u32(9).u32(13).u64(0))),
         ARRAY_COUNT_LIES(ARRAY_TOO_LONG, g -> g.kvs.add(o -> o.str("k").u32(9).u32(4).u64(1L << 40))),
         STRING_ARRAY_COUNT_LIES(ARRAY_TOO_LONG, g -> g.kvs.add(o -> o.str("k").u32(9).u32(8).u64(1000))),
+        HEADER_VALUES_OVER_LIMIT(ARRAY_TOO_LONG, g -> g.kvs.add(o -> o.str("k").u32(9).u32(0)
+                .u64(GgufFormat.MAX_HEADER_VALUES + 1).raw(new byte[(int) GgufFormat.MAX_HEADER_VALUES + 1])),
+                "at most " + GgufFormat.MAX_HEADER_VALUES + " are read"),
         ARRAYS_NESTED_TOO_DEEP(ARRAY_TOO_DEEP, g -> g.kvs.add(o -> {
             o.str("k").u32(9);
             for (int i = 0; i < GgufFormat.MAX_ARRAY_DEPTH; i++) {
@@ -80,10 +83,17 @@ class GgufCorruptFileTest {
 
         final GgufException.Kind kind;
         final Consumer<GgufBytes> breakIt;
+        /** Part of the message, where two rules share a Kind. */
+        final String says;
 
         Case(GgufException.Kind kind, Consumer<GgufBytes> breakIt) {
+            this(kind, breakIt, "");
+        }
+
+        Case(GgufException.Kind kind, Consumer<GgufBytes> breakIt, String says) {
             this.kind = kind;
             this.breakIt = breakIt;
+            this.says = says;
         }
     }
 
@@ -102,7 +112,7 @@ class GgufCorruptFileTest {
         assertThatThrownBy(() -> GgufFile.open(p).close())
                 .isInstanceOfSatisfying(GgufException.class, e -> {
                     assertThat(e.kind()).as(e.getMessage()).isEqualTo(c.kind);
-                    assertThat(e.getMessage()).contains(p.toString());
+                    assertThat(e.getMessage()).contains(p.toString()).contains(c.says);
                 });
     }
 
