@@ -41,6 +41,7 @@ public final class GgufWriter implements AutoCloseable {
     private final Set<String> keys = new HashSet<>();
     private final Map<String, GgufTensorInfo> tensors = new LinkedHashMap<>();
     private final Set<String> filled = new HashSet<>();
+    private final List<MemorySegment> mapped = new ArrayList<>();
     private int alignment = GgufFormat.DEFAULT_ALIGNMENT;
     private long dataOffset;
     private State state = State.DECLARING;
@@ -200,7 +201,11 @@ public final class GgufWriter implements AutoCloseable {
         if (t.byteSize() == 0) {
             return MemorySegment.ofArray(new byte[0]);
         }
-        return out.channel().map(FileChannel.MapMode.READ_WRITE, dataOffset + t.offset(), t.byteSize(), arena);
+        MemorySegment seg = out.channel().map(FileChannel.MapMode.READ_WRITE, dataOffset + t.offset(), t.byteSize(), arena);
+        synchronized (mapped) {
+            mapped.add(seg);
+        }
+        return seg;
     }
 
     /** Copies tensor {@code name}'s bytes from {@code src}, which must hold exactly its byte size. */
@@ -244,6 +249,11 @@ public final class GgufWriter implements AutoCloseable {
                 }
                 throw new IllegalStateException("GGUF " + out.target() + ": " + missing.size()
                         + " tensors never written, first '" + missing.getFirst() + "'");
+            }
+        }
+        synchronized (mapped) {
+            for (MemorySegment seg : mapped) {
+                seg.force(); // msync; the fsync in commit() then covers the rest
             }
         }
         arena.close();
