@@ -19,6 +19,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,6 +39,8 @@ class QuantFixtureTest {
             return type + " " + tensor + " x" + rows + " (" + gguf + ")";
         }
     }
+
+    private static final Map<String, byte[]> CACHE = new ConcurrentHashMap<>();
 
     static List<Vector> vectors() {
         List<Vector> out = new ArrayList<>();
@@ -66,7 +70,7 @@ class QuantFixtureTest {
     }
 
     static float[] bf16Input(String name) {
-        byte[] raw = resource(name);
+        byte[] raw = CACHE.computeIfAbsent(name, QuantFixtureTest::resource);
         ByteBuffer bb = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
         float[] x = new float[raw.length / 2];
         for (int i = 0; i < x.length; i++) {
@@ -99,6 +103,7 @@ class QuantFixtureTest {
     void quantizeMatchesLlamaQuantize(Vector v, boolean vector) {
         GgmlCodec codec = GgmlCodec.of(v.type(), vector);
         float[] x = bf16Input(v.input());
+        assertThat(x).as("input rows").isNotEmpty();
         assertThat(x).hasSize(v.rows() * v.cols());
         byte[] got = quantizeRows(codec, x, v.rows(), v.cols());
         if (!v.expected().equals("-")) {
