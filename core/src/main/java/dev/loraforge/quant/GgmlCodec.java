@@ -3,6 +3,8 @@ package dev.loraforge.quant;
 import dev.loraforge.format.gguf.GgmlType;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
+import java.util.stream.IntStream;
 
 /**
  * Row codec for one ggml tensor type, bit-identical to llama.cpp's {@code quantize_row_*_ref} (what
@@ -23,6 +25,21 @@ public interface GgmlCodec {
 
     /** Dequantizes {@code n} values (a multiple of the block size) stored at {@code srcOff}. */
     void dequantize(MemorySegment src, long srcOff, float[] dst, int dstOff, int n);
+
+    /**
+     * Quantizes a row-major matrix of {@code rows} × {@code cols} floats row by row (blocks never span
+     * rows, as in llama-quantize), optionally on the common fork-join pool. Rows are independent, so the
+     * bytes do not depend on {@code parallel}; a parallel run needs a segment that every thread may access
+     * (global, auto or shared arena, or a file mapping from one).
+     */
+    default void quantizeRows(float[] src, int srcOff, int rows, int cols, MemorySegment dst, long dstOff, boolean parallel) {
+        long rowBytes = type().rowSize(cols);
+        Objects.checkFromIndexSize(srcOff, Math.multiplyExact(rows, cols), src.length);
+        Objects.checkFromIndexSize(dstOff, Math.multiplyExact(rowBytes, rows), dst.byteSize());
+        IntStream range = IntStream.range(0, rows);
+        (parallel ? range.parallel() : range).forEach(r ->
+                quantize(src, srcOff + r * cols, cols, dst, dstOff + r * rowBytes));
+    }
 
     /** The codec for {@code t}, vectorized unless {@code -Dloraforge.vector=false}. */
     static GgmlCodec of(GgmlType t) {

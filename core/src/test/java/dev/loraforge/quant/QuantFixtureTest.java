@@ -1,6 +1,7 @@
 package dev.loraforge.quant;
 
 import dev.loraforge.format.gguf.GgmlType;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -136,6 +137,19 @@ class QuantFixtureTest {
             bb.putFloat(f);
         }
         assertThat(sha256(bb.array())).as("sha256 of the dequantized float32 values").isEqualTo(v.dequantSha256());
+    }
+
+    @Test
+    void parallelRowsGiveTheSameBytes() {
+        Vector v = vectors().stream().filter(x -> x.type() == GgmlType.Q4_K && x.sha256().length() == 64).findFirst().orElseThrow();
+        float[] x = bf16Input(v.input());
+        GgmlCodec codec = GgmlCodec.of(GgmlType.Q4_K);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment seg = arena.allocate(codec.type().rowSize(v.cols()) * v.rows() + 8);
+            codec.quantizeRows(x, 0, v.rows(), v.cols(), seg, 8, true);
+            byte[] got = seg.asSlice(8).toArray(ValueLayout.JAVA_BYTE);
+            assertThat(sha256(got)).isEqualTo(v.sha256());
+        }
     }
 
     private static int firstDifference(byte[] a, byte[] b) {
