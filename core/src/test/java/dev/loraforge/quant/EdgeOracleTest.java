@@ -95,7 +95,7 @@ class EdgeOracleTest {
         }
         assertThat(want).isNotNull();
         byte[] all = QuantFixtureTest.resource("edge/" + type.name().toLowerCase() + ".bin");
-        float[] y = new float[(int) (all.length / type.typeSize() * type.blockSize())];
+        float[] y = new float[all.length / type.typeSize() * type.blockSize()];
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(all.length);
             MemorySegment.copy(all, 0, seg, ValueLayout.JAVA_BYTE, 0, all.length);
