@@ -57,13 +57,13 @@ public interface GgmlCodec {
             case BF16 -> Bf16Codec.INSTANCE;
             case Q8_0 -> vector ? Q8_0Codec.VECTOR : Q8_0Codec.SCALAR;
             case Q4_0 -> vector ? Q4_0Codec.VECTOR : Q4_0Codec.SCALAR;
-            case Q4_1 -> Q4_1Codec.INSTANCE;
-            case Q5_0 -> Q5_0Codec.INSTANCE;
-            case Q5_1 -> Q5_1Codec.INSTANCE;
-            case Q2_K -> Q2_KCodec.INSTANCE;
-            case Q3_K -> Q3_KCodec.INSTANCE;
+            case Q4_1 -> vector ? Q4_1Codec.VECTOR : Q4_1Codec.SCALAR;
+            case Q5_0 -> vector ? Q5_0Codec.VECTOR : Q5_0Codec.SCALAR;
+            case Q5_1 -> vector ? Q5_1Codec.VECTOR : Q5_1Codec.SCALAR;
+            case Q2_K -> vector ? Q2_KCodec.VECTOR : Q2_KCodec.SCALAR;
+            case Q3_K -> vector ? Q3_KCodec.VECTOR : Q3_KCodec.SCALAR;
             case Q4_K -> vector ? Q4_KCodec.VECTOR : Q4_KCodec.SCALAR;
-            case Q5_K -> Q5_KCodec.INSTANCE;
+            case Q5_K -> vector ? Q5_KCodec.VECTOR : Q5_KCodec.SCALAR;
             case Q6_K -> vector ? Q6_KCodec.VECTOR : Q6_KCodec.SCALAR;
             default -> throw new QuantException(QuantException.Kind.UNSUPPORTED_TYPE,
                     "no quantization codec for ggml type " + t + " (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K..Q6_K)");
