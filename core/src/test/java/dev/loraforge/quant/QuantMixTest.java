@@ -212,4 +212,13 @@ class QuantMixTest {
         assertThatThrownBy(() -> QuantMix.plan(List.of(bad), hp, LlamaFileType.MOSTLY_Q4_K_M))
                 .isInstanceOf(QuantException.class).hasMessageContaining("blk.7.ffn_down_exps.weight");
     }
+
+    @Test
+    void layerNumbersAreReadLikeSscanf() {
+        assertThat(QuantMix.layerOf("blk.12.attn_v.weight")).isEqualTo(12);
+        assertThat(QuantMix.layerOf("blk.7x")).isEqualTo(7);
+        assertThat(QuantMix.layerOf("blk.+3.ffn_up.weight")).isEqualTo(3);
+        assertThat(QuantMix.layerOf("blk.x.ffn_up.weight")).isEqualTo(-1);
+        assertThat(QuantMix.layerOf("output.weight")).isEqualTo(-1);
+    }
 }
