@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
                 UnmergeCommand.class,
                 CombineCommand.class,
                 CheckCommand.class,
+                GenerateCommand.class,
         })
 public final class Main implements Runnable {
 
