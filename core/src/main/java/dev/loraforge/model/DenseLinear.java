@@ -67,6 +67,11 @@ public final class DenseLinear implements Linear {
     }
 
     @Override
+    public void applyBatch(float[] x, float[] y, int n) {
+        MatVec.applyBatch(weight, 0, rows, cols, x, n, y);
+    }
+
+    @Override
     public String toString() {
         return "DenseLinear[" + name + " " + rows + "x" + cols + "]";
     }
