@@ -334,18 +334,24 @@ public final class SafetensorsWriter implements AutoCloseable {
         return r;
     }
 
+    /** Declared tensors not yet claimed by {@link #segmentFor} or {@link #write}, in file order. */
+    public synchronized List<String> unwritten() {
+        List<String> missing = new ArrayList<>();
+        for (TensorSpec t : order) {
+            if (!filled.containsKey(t.name())) {
+                missing.add(t.name());
+            }
+        }
+        return missing;
+    }
+
     /** Checks every tensor was filled, flushes, syncs and renames into place. */
     public synchronized void commit() throws IOException {
         if (committed || closed) {
             throw new IllegalStateException(out.target() + ": writer is " + (committed ? "committed" : "closed"));
         }
         if (filled.size() != order.size()) {
-            List<String> missing = new ArrayList<>();
-            for (TensorSpec t : order) {
-                if (!filled.containsKey(t.name())) {
-                    missing.add(t.name());
-                }
-            }
+            List<String> missing = unwritten();
             throw new IllegalStateException(out.target() + ": " + missing.size() + " of " + order.size()
                     + " tensors never written, e.g. " + missing.subList(0, Math.min(5, missing.size())));
         }

@@ -1,0 +1,274 @@
+package dev.loraforge.merge;
+
+import dev.loraforge.adapter.AdapterCheck;
+import dev.loraforge.adapter.CheckReport;
+import dev.loraforge.adapter.LoraAdapter;
+import dev.loraforge.format.safetensors.ModelFiles;
+import dev.loraforge.format.safetensors.SafetensorsWriter;
+import dev.loraforge.format.safetensors.ShardIndex;
+import dev.loraforge.format.safetensors.TensorSpec;
+import dev.loraforge.io.OutputFolder;
+import dev.loraforge.io.PythonJson;
+import dev.loraforge.tensor.DType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Merges adapters into a Hugging Face model folder and saves the result like transformers'
+ * {@code save_pretrained}: one tensor at a time from the mapped base into mapped output shards (peak memory
+ * a few tensors), shards of at most {@code maxShardBytes} with {@code model.safetensors.index.json}, config
+ * with dtype and tying updated, generation config and tokenizer files copied (the adapter's own tokenizer
+ * files win), and {@code loraforge.json} recording the inputs. Everything is written into a temporary
+ * sibling folder that is renamed into place only when complete.
+ */
+public final class ModelMerger {
+    /** transformers' default {@code max_shard_size}: "5GB" = 5·10⁹ bytes. */
+    public static final long DEFAULT_MAX_SHARD_BYTES = 5_000_000_000L;
+    public static final String SINGLE_FILE = "model.safetensors";
+    /** Files copied from the base, then from the adapter folder (a fine-tune may change the template or add tokens). */
+    public static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer.model",
+            "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "chat_template.jinja",
+            "chat_template.json", "vocab.json", "merges.txt");
+    public static final String RECORD_FILE = "loraforge.json";
+
+    /** What to merge and where. {@code dtype} null keeps each base tensor's dtype. */
+    public record Request(Path base, List<Path> adapters, List<Double> weights, Path out, DType dtype,
+                          long maxShardBytes, boolean overwrite, List<String> command) {
+        public Request {
+            adapters = List.copyOf(adapters);
+            weights = List.copyOf(weights);
+            command = List.copyOf(command);
+            if (adapters.isEmpty()) {
+                throw new IllegalArgumentException("at least one adapter is needed");
+            }
+            if (weights.size() != adapters.size()) {
+                throw new IllegalArgumentException(weights.size() + " weights for " + adapters.size() + " adapters");
+            }
+            if (maxShardBytes <= 0) {
+                throw new IllegalArgumentException("max shard size must be positive, is " + maxShardBytes);
+            }
+        }
+    }
+
+    /** What was written. */
+    public record Result(Path out, int tensors, int changed, long bytes, long millis, List<String> files,
+                         List<String> notes, List<CheckReport.Finding> findings) {
+    }
+
+    /** Called after each tensor (from the merging thread). */
+    @FunctionalInterface
+    public interface Progress {
+        void tensorDone(String name, int done, int total, long bytesDone, long bytesTotal);
+
+        Progress NONE = (n, d, t, b, bt) -> { };
+    }
+
+    private ModelMerger() {
+    }
+
+    public static Result merge(Request req, Progress progress) throws IOException {
+        long t0 = System.nanoTime();
+        List<LoraAdapter> opened = new ArrayList<>();
+        try (ModelFiles baseFiles = ModelFiles.open(req.base())) {
+            Path baseDir = Files.isDirectory(req.base()) ? req.base() : req.base().toAbsolutePath().getParent();
+            Map<String, Object> config = readConfig(baseDir);
+            AdapterCheck.Base base = new AdapterCheck.Base(baseDir, baseFiles, config);
+            List<WeightedAdapter> was = new ArrayList<>();
+            List<CheckReport.Finding> findings = new ArrayList<>();
+            for (int i = 0; i < req.adapters().size(); i++) {
+                LoraAdapter a = LoraAdapter.open(req.adapters().get(i));
+                opened.add(a);
+                findings.addAll(AdapterCheck.check(base, a).findings());
+                was.add(new WeightedAdapter(a, req.weights().get(i)));
+            }
+            MergePlan plan = MergePlan.build(base, was, req.dtype());
+            List<Path> inputs = new ArrayList<>(req.adapters());
+            inputs.add(baseDir);
+            try (OutputFolder folder = OutputFolder.create(req.out(), req.overwrite(), inputs)) {
+                DiskSpace space = DiskSpace.of(folder.temp());
+                List<String> files = writeWeights(plan, folder.temp(), req.maxShardBytes(), space, progress);
+                writeConfig(config, plan, req.dtype(), folder.temp());
+                copyFiles(baseDir, req.adapters(), folder.temp());
+                writeRecord(req, plan, folder.temp());
+                folder.commit();
+                long bytes = plan.ops().stream().mapToLong(op -> op.shape().byteCount(op.outType())).sum();
+                return new Result(folder.target(), plan.ops().size(), (int) plan.changedCount(), bytes,
+                        (System.nanoTime() - t0) / 1_000_000, files, plan.notes(), findings.stream().distinct().toList());
+            }
+        } finally {
+            for (LoraAdapter a : opened) {
+                a.close();
+            }
+        }
+    }
+
+    /** Shards as transformers plans them: tensors in order, a new shard when the next would overflow. */
+    static List<List<MergePlan.Op>> shards(List<MergePlan.Op> ops, long maxShardBytes) {
+        List<List<MergePlan.Op>> shards = new ArrayList<>();
+        List<MergePlan.Op> cur = new ArrayList<>();
+        long size = 0;
+        for (MergePlan.Op op : ops) {
+            long n = op.shape().byteCount(op.outType());
+            if (!cur.isEmpty() && size + n > maxShardBytes) {
+                shards.add(cur);
+                cur = new ArrayList<>();
+                size = 0;
+            }
+            cur.add(op);
+            size += n;
+        }
+        if (!cur.isEmpty() || shards.isEmpty()) {
+            shards.add(cur);
+        }
+        return shards;
+    }
+
+    private static List<String> writeWeights(MergePlan plan, Path dir, long maxShardBytes, DiskSpace space,
+                                             Progress progress) throws IOException {
+        List<List<MergePlan.Op>> shards = shards(plan.ops(), maxShardBytes);
+        long total = plan.ops().stream().mapToLong(op -> op.shape().byteCount(op.outType())).sum();
+        int n = shards.size();
+        List<String> files = new ArrayList<>();
+        Map<String, String> weightMap = new java.util.TreeMap<>();
+        LowRankKernel kernel = LowRankKernel.preferred();
+        int done = 0;
+        long bytesDone = 0;
+        for (int s = 0; s < n; s++) {
+            String file = n == 1 ? SINGLE_FILE : String.format("model-%05d-of-%05d.safetensors", s + 1, n);
+            List<TensorSpec> specs = new ArrayList<>();
+            long shardBytes = 0;
+            for (MergePlan.Op op : shards.get(s)) {
+                specs.add(new TensorSpec(op.name(), op.outType(), op.shape()));
+                shardBytes += op.shape().byteCount(op.outType());
+                weightMap.put(op.name(), file);
+            }
+            space.reserve(shardBytes);
+            try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(file), Map.of("format", "pt"), specs, false)) {
+                for (MergePlan.Op op : shards.get(s)) {
+                    MergePlan.compute(op, w.segmentFor(op.name()), kernel);
+                    bytesDone += op.shape().byteCount(op.outType());
+                    progress.tensorDone(op.name(), ++done, plan.ops().size(), bytesDone, total);
+                }
+                w.commit();
+            }
+            files.add(file);
+        }
+        if (n > 1) {
+            ShardIndex.of(total, weightMap).write(dir.resolve(ShardIndex.FILE_NAME), false);
+            files.add(ShardIndex.FILE_NAME);
+        }
+        return files;
+    }
+
+    static Map<String, Object> readConfig(Path baseDir) throws IOException {
+        Path p = baseDir.resolve("config.json");
+        if (!Files.isRegularFile(p)) {
+            return new LinkedHashMap<>();
+        }
+        try {
+            return PythonJson.parseObject(Files.readString(p, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new IOException(p + ": not a JSON object: " + e.getMessage(), e);
+        }
+    }
+
+    /** config.json with the dtype keys it has set to the output dtype, and tying switched off when untied. */
+    private static void writeConfig(Map<String, Object> config, MergePlan plan, DType dtype, Path dir) throws IOException {
+        if (config.isEmpty()) {
+            return;
+        }
+        Map<String, Object> c = new LinkedHashMap<>(config);
+        if (dtype != null) {
+            String torch = switch (dtype) {
+                case BF16 -> "bfloat16";
+                case F16 -> "float16";
+                case F64 -> "float64";
+                default -> "float32";
+            };
+            boolean any = false;
+            for (String k : List.of("torch_dtype", "dtype")) {
+                if (c.containsKey(k)) {
+                    c.put(k, torch);
+                    any = true;
+                }
+            }
+            if (!any) {
+                c.put("torch_dtype", torch);
+            }
+        }
+        if (plan.untied()) {
+            c.put("tie_word_embeddings", false);
+        }
+        Files.writeString(dir.resolve("config.json"), PythonJson.write(c, 2, false) + "\n");
+    }
+
+    private static void copyFiles(Path baseDir, List<Path> adapters, Path dir) throws IOException {
+        Path gen = baseDir.resolve("generation_config.json");
+        if (Files.isRegularFile(gen)) {
+            Files.copy(gen, dir.resolve("generation_config.json"));
+        }
+        for (String f : TOKENIZER_FILES) {
+            Path src = null;
+            for (Path a : adapters) {
+                if (Files.isRegularFile(a.resolve(f))) {
+                    src = a.resolve(f); // the last adapter that has it wins
+                }
+            }
+            if (src == null && Files.isRegularFile(baseDir.resolve(f))) {
+                src = baseDir.resolve(f);
+            }
+            if (src != null) {
+                Files.copy(src, dir.resolve(f));
+            }
+        }
+    }
+
+    private static void writeRecord(Request req, MergePlan plan, Path dir) throws IOException {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("tool", "loraforge");
+        String v = ModelMerger.class.getPackage().getImplementationVersion();
+        r.put("version", v == null ? "dev" : v);
+        r.put("java", Runtime.version().toString());
+        r.put("created", Instant.now().toString());
+        r.put("command", req.command());
+        r.put("base", req.base().toAbsolutePath().normalize().toString());
+        List<Object> adapters = new ArrayList<>();
+        for (int i = 0; i < req.adapters().size(); i++) {
+            Path a = req.adapters().get(i);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("path", a.toAbsolutePath().normalize().toString());
+            m.put("weight", req.weights().get(i));
+            m.put("adapter_model.safetensors_sha256", sha256(a.resolve(LoraAdapter.WEIGHTS_FILE)));
+            m.put("adapter_config.json_sha256", sha256(a.resolve("adapter_config.json")));
+            adapters.add(m);
+        }
+        r.put("adapters", adapters);
+        r.put("dtype", req.dtype() == null ? "base" : req.dtype().name());
+        r.put("tensors", plan.ops().size());
+        r.put("tensors_changed", plan.changedCount());
+        r.put("untied_embeddings", plan.untied());
+        r.put("arithmetic", "float64, one rounding to the output dtype");
+        Files.writeString(dir.resolve(RECORD_FILE), PythonJson.write(r, 2, false) + "\n");
+    }
+
+    public static String sha256(Path file) throws IOException {
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
