@@ -89,4 +89,17 @@ class GgufLlamaTest {
             assertThat(Generator.argmax(logits)).isEqualTo(Generator.argmax(llama));
         }
     }
+
+    @Test
+    void peftAdapterRunsUnmergedOnAGgufBase() throws IOException {
+        try (GgufFile f = open("tinystories-260k/gguf/stories260k-f32.gguf")) {
+            LlamaConfig c = GgufLlama.config(f);
+            LlamaModel lora = UnmergedLora.load(c, GgufLlama.tensors(f, c), UnmergedLoraTest.adapter(UnmergedLoraTest.settings()));
+            Compare.Report r = Compare.run(Fixtures.stories("tinystories-260k/lora-r4-merged/model.safetensors"), lora,
+                    UnmergedLoraTest.TOKENS);
+            System.out.println("stories260k-f32.gguf + lora-r4 unmerged vs float64 merge: " + r.logits());
+            assertThat(r.within(1e-6, 1.0)).isTrue();
+            assertThat(r.logits().klMax()).isLessThan(1e-9);
+        }
+    }
 }
