@@ -19,7 +19,8 @@ import java.util.Optional;
  * A llama.cpp GGUF (architecture {@code llama}) seen as a Hugging Face model: the config from the
  * {@code llama.*} keys, and the tensors under HF names, dequantized to F32 with the GGUF codecs and with
  * the q/k rows put back from llama.cpp's interleaved RoPE order into HF's rotate-half order (the inverse
- * of {@code convert_hf_to_gguf.py}'s {@code permute}), so {@link LlamaModel} runs it unchanged.
+ * of {@code convert_hf_to_gguf.py}'s {@code permute}), so {@link LlamaModel} runs it unchanged. Llama 3.1's
+ * {@code rope_freqs.weight} is passed through under its own name and divides the RoPE frequencies.
  */
 public final class GgufLlama {
 
@@ -48,9 +49,6 @@ public final class GgufLlama {
         String arch = f.requireString("general.architecture");
         if (!arch.equals("llama")) {
             throw new ModelException(Kind.UNSUPPORTED, f.path() + ": general.architecture is " + arch + ", only llama is supported");
-        }
-        if (f.findTensor("rope_freqs.weight").isPresent()) {
-            throw new ModelException(Kind.UNSUPPORTED, f.path() + ": rope_freqs.weight (Llama 3.1 rope scaling) is not supported yet");
         }
         int hidden = (int) f.requireLong("llama.embedding_length");
         int heads = (int) f.requireLong("llama.attention.head_count");
@@ -90,6 +88,8 @@ public final class GgufLlama {
                 return "model.norm.weight";
             case "output.weight":
                 return "lm_head.weight";
+            case LlamaModel.ROPE_FACTORS:
+                return LlamaModel.ROPE_FACTORS;
             default:
                 break;
         }

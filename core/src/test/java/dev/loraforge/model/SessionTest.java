@@ -63,4 +63,50 @@ class SessionTest {
         assertThat(w.newSession(8).forward(StoriesLogitsTest.PROMPT)[4])
                 .containsExactly(MODEL.newSession(8).forward(StoriesLogitsTest.PROMPT)[4]);
     }
+
+    /** The stories260K weights plus a {@code rope_freqs.weight} tensor holding {@code factor} for every frequency. */
+    static dev.loraforge.tensor.TensorSource withRopeFactors(float factor) {
+        var base = Fixtures.safetensors("tinystories-260k/model.safetensors");
+        float[] f = new float[4];
+        Arrays.fill(f, factor);
+        var view = new dev.loraforge.tensor.TensorView(LlamaModel.ROPE_FACTORS, dev.loraforge.tensor.DType.F32,
+                dev.loraforge.tensor.Shape.of(4), java.lang.foreign.MemorySegment.ofArray(f));
+        return new dev.loraforge.tensor.TensorSource() {
+            @Override
+            public List<String> names() {
+                return base.names();
+            }
+
+            @Override
+            public java.util.Optional<dev.loraforge.tensor.TensorView> find(String name) {
+                return name.equals(LlamaModel.ROPE_FACTORS) ? java.util.Optional.of(view) : base.find(name);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    @Test
+    void ropeFactorTensorActsLikeLinearScaling() {
+        // llama.cpp divides each frequency by its factor: all factors 2 = HF's linear rope_scaling with factor 2
+        LlamaConfig c = MODEL.config();
+        LlamaConfig linear2 = new LlamaConfig(c.architecture(), c.hiddenSize(), c.intermediateSize(),
+                c.numHiddenLayers(), c.numAttentionHeads(), c.numKeyValueHeads(), c.headDim(), c.vocabSize(),
+                c.rmsNormEps(), c.ropeTheta(), RopeScaling.linear(2), c.maxPositionEmbeddings(), c.tieWordEmbeddings(),
+                0, c.bosTokenId(), List.of(2));
+        float[] byConfig = LlamaModel.load(linear2, Fixtures.safetensors("tinystories-260k/model.safetensors"))
+                .newSession(8).forward(StoriesLogitsTest.PROMPT)[4];
+        float[] byTensor = LlamaModel.load(c, withRopeFactors(2)).newSession(8).forward(StoriesLogitsTest.PROMPT)[4];
+        float[] plain = MODEL.newSession(8).forward(StoriesLogitsTest.PROMPT)[4];
+        assertThat(byTensor).containsExactly(byConfig);
+        assertThat(byTensor).isNotEqualTo(plain);
+        assertThat(LlamaModel.load(c, withRopeFactors(1)).newSession(8).forward(StoriesLogitsTest.PROMPT)[4])
+                .containsExactly(plain);
+        assertThatThrownBy(() -> LlamaModel.load(linear2, withRopeFactors(2))).isInstanceOf(ModelException.class)
+                .hasMessageContaining("scaled twice");
+        assertThatThrownBy(() -> LlamaModel.load(c, withRopeFactors(0))).isInstanceOf(ModelException.class)
+                .hasMessageContaining("positive");
+    }
 }
