@@ -44,6 +44,70 @@ public final class GgufLlama {
         return LlamaModel.load(config, tensors(file, config));
     }
 
+    /**
+     * Loads the model with the projections left quantized in the mapped file and dequantized row by row
+     * at every use: far less memory, same bits as {@link #load}, slower. Embeddings and norms are still
+     * dequantized once.
+     */
+    public static LlamaModel loadInPlace(GgufFile file) {
+        LlamaConfig config = config(file);
+        return LlamaModel.load(config, tensors(file, config), inPlace(file, config));
+    }
+
+    /** Projections over the GGUF's own (possibly quantized) rows, in HF row order. */
+    public static LinearFactory inPlace(GgufFile f, LlamaConfig c) {
+        Map<String, GgufTensor> byHf = new LinkedHashMap<>();
+        for (GgufTensor t : f.tensors()) {
+            String hf = hfName(t.name());
+            if (hf != null) {
+                byHf.put(hf, t);
+            }
+        }
+        return (module, weight, out, in, source) -> {
+            GgufTensor t = byHf.get(weight);
+            if (t == null) {
+                throw new ModelException(Kind.BAD_WEIGHT, "missing weight '" + weight + "' in " + f.path());
+            }
+            long[] shape = t.shape();
+            if (shape.length != 2 || shape[0] != out || shape[1] != in) {
+                throw new ModelException(Kind.BAD_WEIGHT, f.path() + ": " + t.name() + " has shape "
+                        + java.util.Arrays.toString(shape) + ", expected [" + out + ", " + in + "]");
+            }
+            return new QuantizedRows(t, out, in, permutedHeads(weight, c));
+        };
+    }
+
+    private static int permutedHeads(String hfName, LlamaConfig c) {
+        return hfName.endsWith("q_proj.weight") ? c.numAttentionHeads()
+                : hfName.endsWith("k_proj.weight") ? c.numKeyValueHeads() : 0;
+    }
+
+    /** One GGUF matrix dequantized a row at a time. */
+    private static final class QuantizedRows extends RowLinear {
+        private final GgufTensor t;
+        private final GgmlCodec codec;
+        private final long rowBytes;
+        private final int heads;
+
+        QuantizedRows(GgufTensor t, int rows, int cols, int heads) {
+            super(rows, cols);
+            this.t = t;
+            this.codec = GgmlCodec.of(t.type());
+            this.rowBytes = t.type().rowSize(cols);
+            this.heads = heads;
+        }
+
+        @Override
+        public void row(int r, float[] dst) {
+            codec.dequantize(t.data(), ggufRow(r, heads, outFeatures()) * rowBytes, dst, 0, inFeatures());
+        }
+
+        @Override
+        public String toString() {
+            return "QuantizedRows[" + t.name() + " " + t.type() + "]";
+        }
+    }
+
     /** The HF-equivalent config of a {@code llama} GGUF. */
     public static LlamaConfig config(GgufFile f) {
         String arch = f.requireString("general.architecture");
@@ -149,8 +213,7 @@ public final class GgufLlama {
         int rows = (int) (n / rowLen);
         long rowBytes = t.type().rowSize(rowLen);
         GgmlCodec codec = GgmlCodec.of(t.type());
-        int heads = hfName.endsWith("q_proj.weight") ? c.numAttentionHeads()
-                : hfName.endsWith("k_proj.weight") ? c.numKeyValueHeads() : 0;
+        int heads = permutedHeads(hfName, c);
         for (int r = 0; r < rows; r++) {
             codec.dequantize(t.data(), r * rowBytes, values, hfRow(r, heads, rows) * rowLen, rowLen);
         }
@@ -162,6 +225,17 @@ public final class GgufLlama {
      * {@code j·d/2 + i} at {@code 2i + j} (pairs interleaved); so GGUF row {@code h·d + 2i + j} is HF row
      * {@code h·d + j·d/2 + i}. {@code heads} = 0 means no permutation.
      */
+    /** The inverse of {@link #hfRow}: the GGUF row holding HF row {@code r}. */
+    static int ggufRow(int r, int heads, int rows) {
+        if (heads == 0) {
+            return r;
+        }
+        int d = rows / heads;
+        int h = r / d;
+        int within = r % d;
+        return h * d + 2 * (within % (d / 2)) + within / (d / 2);
+    }
+
     static int hfRow(int r, int heads, int rows) {
         if (heads == 0) {
             return r;

@@ -67,7 +67,7 @@ final class LoraLinear implements Linear {
     }
 
     /** Row norms of {@code W + s·B·A} in float64. */
-    static double[] mergedRowNorms(DenseLinear w, float[] a, float[] b, int r, double scale) {
+    static double[] mergedRowNorms(RowLinear w, float[] a, float[] b, int r, double scale) {
         int out = w.outFeatures();
         int in = w.inFeatures();
         float[] row = new float[in];

@@ -31,6 +31,9 @@ class GgufLlamaTest {
             assertThat(GgufLlama.hfRow(r, heads, heads * d)).isEqualTo(gguf[r]);
         }
         assertThat(GgufLlama.hfRow(5, 0, 24)).isEqualTo(5);
+        for (int r = 0; r < gguf.length; r++) {
+            assertThat(GgufLlama.ggufRow(GgufLlama.hfRow(r, heads, heads * d), heads, heads * d)).isEqualTo(r);
+        }
     }
 
     @Test
@@ -100,6 +103,17 @@ class GgufLlamaTest {
             System.out.println("stories260k-f32.gguf + lora-r4 unmerged vs float64 merge: " + r.logits());
             assertThat(r.within(1e-6, 1.0)).isTrue();
             assertThat(r.logits().klMax()).isLessThan(1e-9);
+        }
+    }
+
+    @Test
+    void quantizedInPlaceGivesTheSameBitsAsDequantizedCopies() throws IOException {
+        try (GgufFile f = open("tiny-llama-v512/gguf/tiny-llama-v512-q4_k_m.gguf")) {
+            float[][] dense = GgufLlama.load(f).newSession(8).forward(StoriesLogitsTest.PROMPT);
+            float[][] inPlace = GgufLlama.loadInPlace(f).newSession(8).forward(StoriesLogitsTest.PROMPT);
+            for (int i = 0; i < dense.length; i++) {
+                assertThat(inPlace[i]).containsExactly(dense[i]);
+            }
         }
     }
 }
