@@ -22,7 +22,7 @@ import java.util.stream.IntStream;
  * FFN 8192, 16 layers, 32/8 heads, vocabulary 32000) for the benchmark scripts. Values are uniform with
  * the std of a freshly initialised model; what matters here is the shape and the byte count.
  * <pre>GenerateModel --out DIR [--hidden N] [--ffn N] [--layers N] [--heads N] [--kv-heads N]
- *     [--vocab N] [--dtype bf16|f16|f32] [--tied] [--adapter-rank R --adapter-out DIR]</pre>
+ *     [--vocab N] [--dtype bf16|f16|f32] [--tied] [--adapter-rank R --adapter-out DIR [--adapter-only]]</pre>
  */
 public final class GenerateModel {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -31,18 +31,20 @@ public final class GenerateModel {
             "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"};
 
     record Args(Path out, int hidden, int ffn, int layers, int heads, int kvHeads, int vocab, DType dtype, boolean tied,
-                int adapterRank, Path adapterOut) {
+                int adapterRank, Path adapterOut, boolean adapterOnly) {
     }
 
     public static void main(String[] argv) throws IOException {
         Args a = parse(argv);
         long t0 = System.nanoTime();
-        Files.createDirectories(a.out);
-        writeConfig(a);
-        List<TensorSpec> specs = modelSpecs(a);
-        long bytes = write(a.out.resolve("model.safetensors"), specs, 0.02);
-        System.err.printf("GenerateModel: %s, %d tensors, %,d bytes in %.1f s%n", a.out, specs.size(), bytes,
-                (System.nanoTime() - t0) / 1e9);
+        if (!a.adapterOnly) {
+            Files.createDirectories(a.out);
+            writeConfig(a);
+            List<TensorSpec> specs = modelSpecs(a);
+            long bytes = write(a.out.resolve("model.safetensors"), specs, 0.02);
+            System.err.printf("GenerateModel: %s, %d tensors, %,d bytes in %.1f s%n", a.out, specs.size(), bytes,
+                    (System.nanoTime() - t0) / 1e9);
+        }
         if (a.adapterOut != null) {
             writeAdapter(a);
         }
@@ -196,9 +198,12 @@ public final class GenerateModel {
     static Args parse(String[] argv) {
         Map<String, String> m = new LinkedHashMap<>();
         boolean tied = false;
+        boolean adapterOnly = false;
         for (int i = 0; i < argv.length; i++) {
             if (argv[i].equals("--tied")) {
                 tied = true;
+            } else if (argv[i].equals("--adapter-only")) {
+                adapterOnly = true;
             } else if (argv[i].startsWith("--") && i + 1 < argv.length) {
                 m.put(argv[i].substring(2), argv[++i]);
             } else {
@@ -217,7 +222,7 @@ public final class GenerateModel {
         return new Args(Path.of(m.get("out")), intArg(m, "hidden", 2048), intArg(m, "ffn", 8192),
                 intArg(m, "layers", 16), intArg(m, "heads", 32), intArg(m, "kv-heads", 8), intArg(m, "vocab", 32000),
                 dtype, tied, intArg(m, "adapter-rank", 16),
-                m.containsKey("adapter-out") ? Path.of(m.get("adapter-out")) : null);
+                m.containsKey("adapter-out") ? Path.of(m.get("adapter-out")) : null, adapterOnly);
     }
 
     private static int intArg(Map<String, String> m, String k, int def) {

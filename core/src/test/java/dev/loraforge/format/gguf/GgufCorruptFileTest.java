@@ -42,6 +42,9 @@ class GgufCorruptFileTest {
         ARRAY_ELEMENT_TYPE_13(UNKNOWN_VALUE_TYPE, g -> g.kvs.add(o -> o.str("k").u32(9).u32(13).u64(0))),
         ARRAY_COUNT_LIES(ARRAY_TOO_LONG, g -> g.kvs.add(o -> o.str("k").u32(9).u32(4).u64(1L << 40))),
         STRING_ARRAY_COUNT_LIES(ARRAY_TOO_LONG, g -> g.kvs.add(o -> o.str("k").u32(9).u32(8).u64(1000))),
+        HEADER_VALUES_OVER_LIMIT(ARRAY_TOO_LONG, g -> g.kvs.add(o -> o.str("k").u32(9).u32(0)
+                .u64(GgufFormat.MAX_HEADER_VALUES + 1).raw(new byte[(int) GgufFormat.MAX_HEADER_VALUES + 1])),
+                "at most " + GgufFormat.MAX_HEADER_VALUES + " are read"),
         ARRAYS_NESTED_TOO_DEEP(ARRAY_TOO_DEEP, g -> g.kvs.add(o -> {
             o.str("k").u32(9);
             for (int i = 0; i < GgufFormat.MAX_ARRAY_DEPTH; i++) {
@@ -54,6 +57,7 @@ class GgufCorruptFileTest {
         ALIGNMENT_48(BAD_ALIGNMENT, g -> g.kvs.set(1, GgufBytes.kvU32("general.alignment", 48))),
         ALIGNMENT_0(BAD_ALIGNMENT, g -> g.kvs.set(1, GgufBytes.kvU32("general.alignment", 0))),
         NAME_64_BYTES(NAME_TOO_LONG, g -> g.tensor(1, new Tensor("b".repeat(64), new long[] {32}, 1, 64))),
+        NAME_WITH_NUL(NAME_HAS_NUL, g -> g.tensor(1, new Tensor("b\0a", new long[] {32}, 1, 64))),
         DUPLICATE_NAME(DUPLICATE_TENSOR, g -> g.tensor(1, new Tensor("a", new long[] {32}, 1, 64))),
         FIVE_DIMS(TOO_MANY_DIMS, g -> g.tensor(1, new Tensor("b", new long[] {32, 1, 1, 1, 1}, 1, 64))),
         DIM_NEGATIVE(NEGATIVE_DIM, g -> g.tensor(1, new Tensor("b", new long[] {32, -1}, 1, 64))),
@@ -79,10 +83,17 @@ class GgufCorruptFileTest {
 
         final GgufException.Kind kind;
         final Consumer<GgufBytes> breakIt;
+        /** Part of the message, where two rules share a Kind. */
+        final String says;
 
         Case(GgufException.Kind kind, Consumer<GgufBytes> breakIt) {
+            this(kind, breakIt, "");
+        }
+
+        Case(GgufException.Kind kind, Consumer<GgufBytes> breakIt, String says) {
             this.kind = kind;
             this.breakIt = breakIt;
+            this.says = says;
         }
     }
 
@@ -101,7 +112,7 @@ class GgufCorruptFileTest {
         assertThatThrownBy(() -> GgufFile.open(p).close())
                 .isInstanceOfSatisfying(GgufException.class, e -> {
                     assertThat(e.kind()).as(e.getMessage()).isEqualTo(c.kind);
-                    assertThat(e.getMessage()).contains(p.toString());
+                    assertThat(e.getMessage()).contains(p.toString()).contains(c.says);
                 });
     }
 

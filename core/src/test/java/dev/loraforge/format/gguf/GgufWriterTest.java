@@ -192,6 +192,7 @@ class GgufWriterTest {
             assertKind(() -> w.addTensor("x".repeat(64), GgmlType.F32, 1), GgufException.Kind.NAME_TOO_LONG);
             w.addTensor("x".repeat(63), GgmlType.F32, 1);
             assertKind(() -> w.addTensor("x".repeat(63), GgmlType.F32, 1), GgufException.Kind.DUPLICATE_TENSOR);
+            assertKind(() -> w.addTensor("x\0y", GgmlType.F32, 1), GgufException.Kind.NAME_HAS_NUL);
             assertKind(() -> w.addTensor("d", GgmlType.F32, 1, 1, 1, 1, 1), GgufException.Kind.TOO_MANY_DIMS);
             assertKind(() -> w.addTensor("d", GgmlType.F32, -1), GgufException.Kind.NEGATIVE_DIM);
             assertKind(() -> w.addTensor("d", GgmlType.F32, 1L << 32, 0, 1L << 32), GgufException.Kind.ELEMENT_COUNT_OVERFLOW);
