@@ -144,7 +144,7 @@ public final class GgufLlama {
     }
 
     /** HF tensor name of a GGUF tensor name, or null for tensors the forward pass does not use. */
-    static String hfName(String gguf) {
+    public static String hfName(String gguf) {
         switch (gguf) {
             case "token_embd.weight":
                 return "model.embed_tokens.weight";
@@ -226,7 +226,7 @@ public final class GgufLlama {
      * {@code h·d + j·d/2 + i}. {@code heads} = 0 means no permutation.
      */
     /** The inverse of {@link #hfRow}: the GGUF row holding HF row {@code r}. */
-    static int ggufRow(int r, int heads, int rows) {
+    public static int ggufRow(int r, int heads, int rows) {
         if (heads == 0) {
             return r;
         }
@@ -236,7 +236,7 @@ public final class GgufLlama {
         return h * d + 2 * (within % (d / 2)) + within / (d / 2);
     }
 
-    static int hfRow(int r, int heads, int rows) {
+    public static int hfRow(int r, int heads, int rows) {
         if (heads == 0) {
             return r;
         }
