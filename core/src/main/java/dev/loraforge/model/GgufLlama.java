@@ -168,7 +168,7 @@ public final class GgufLlama {
         return hf == null ? null : "model.layers." + parts[1] + "." + hf + ".weight";
     }
 
-    /** HF-named F32 views (dequantized on first use, then kept). */
+    /** HF-named F32 views, dequantized anew at every {@code find} (the GGUF file must stay open). */
     public static TensorSource tensors(GgufFile f, LlamaConfig c) {
         Map<String, GgufTensor> byHf = new LinkedHashMap<>();
         for (GgufTensor t : f.tensors()) {
@@ -177,7 +177,6 @@ public final class GgufLlama {
                 byHf.put(hf, t);
             }
         }
-        Map<String, TensorView> cache = new java.util.concurrent.ConcurrentHashMap<>();
         return new TensorSource() {
             @Override
             public List<String> names() {
@@ -187,12 +186,12 @@ public final class GgufLlama {
             @Override
             public Optional<TensorView> find(String name) {
                 GgufTensor t = byHf.get(name);
-                return t == null ? Optional.empty() : Optional.of(cache.computeIfAbsent(name, n -> dequantize(n, t, c)));
+                // not cached: the model keeps what it needs, so a cache would only double the memory
+                return t == null ? Optional.empty() : Optional.of(dequantize(name, t, c));
             }
 
             @Override
             public void close() {
-                cache.clear();
             }
 
             @Override
