@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.loraforge.tensor.TensorSource;
+import dev.loraforge.testing.SafetensorsTwin;
 import dev.loraforge.tensor.TensorView;
 import java.lang.foreign.ValueLayout;
 import java.net.URISyntaxException;
