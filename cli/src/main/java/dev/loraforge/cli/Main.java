@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
         description = "Save, load, merge, quantize and verify LoRA-fine-tuned language models.",
         subcommands = {
                 InspectCommand.class,
+                ConvertBinCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -3,6 +3,7 @@ package dev.loraforge.format.torch;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.loraforge.format.safetensors.SafetensorsFile;
 import dev.loraforge.tensor.TensorSource;
 import dev.loraforge.testing.SafetensorsTwin;
 import dev.loraforge.tensor.TensorView;
@@ -38,6 +39,25 @@ class TorchFileTest {
             assertThat(v.dtype().fileName()).as(e.getKey()).isEqualTo(e.getValue().dtype());
             assertThat(v.shape().dims()).as(e.getKey()).containsExactly(e.getValue().shape());
             assertThat(v.data().toArray(ValueLayout.JAVA_BYTE)).as(e.getKey()).isEqualTo(e.getValue().data());
+        }
+    }
+
+    /** The same comparison through the project's own safetensors reader. */
+    @ParameterizedTest
+    @CsvSource({
+        "torch/stories260k/pytorch_model.bin, tinystories-260k/model.safetensors",
+        "torch/stories260k-lora-r4/adapter_model.bin, tinystories-260k/lora-r4/adapter_model.safetensors"})
+    void realTorchFileMatchesSafetensorsFile(String bin, String twin) throws Exception {
+        try (TorchFile f = TorchFile.open(fixture(bin));
+                SafetensorsFile st = SafetensorsFile.open(fixture(twin))) {
+            assertThat(f.names()).containsExactlyInAnyOrderElementsOf(st.names());
+            for (String name : st.names()) {
+                TensorView a = f.get(name);
+                TensorView b = st.get(name);
+                assertThat(a.dtype()).as(name).isEqualTo(b.dtype());
+                assertThat(a.shape()).as(name).isEqualTo(b.shape());
+                assertThat(a.data().mismatch(b.data())).as(name).isEqualTo(-1);
+            }
         }
     }
 
