@@ -1,13 +1,18 @@
 package dev.loraforge.quant.bnb;
 
+import dev.loraforge.format.safetensors.ModelFiles;
+import dev.loraforge.format.torch.TorchCheckpoint;
 import dev.loraforge.quant.bnb.BnbFormatException.Kind;
 import dev.loraforge.tensor.DType;
 import dev.loraforge.tensor.HalfFloat;
 import dev.loraforge.tensor.Shape;
 import dev.loraforge.tensor.TensorSource;
 import dev.loraforge.tensor.TensorView;
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -78,6 +83,42 @@ public final class BnbTensorSource implements TensorSource {
         fourBit.keySet().forEach(s::checkFourBit);
         int8.forEach(s::checkInt8);
         return s;
+    }
+
+    /**
+     * Opens a transformers model folder saved with bitsandbytes: safetensors (single or sharded) or, failing
+     * that, PyTorch {@code .bin}; checks every quant state against {@code config.json}'s quantization_config.
+     */
+    public static BnbTensorSource open(Path dir) throws IOException {
+        BnbConfig cfg = BnbConfig.read(dir.resolve("config.json")).orElseThrow(() -> new BnbFormatException(
+                Kind.UNSUPPORTED, dir.getFileName() + "/config.json has no bitsandbytes quantization_config"));
+        boolean safetensors = Files.exists(dir.resolve(ModelFiles.SINGLE_FILE))
+                || Files.exists(dir.resolve("model.safetensors.index.json"));
+        TensorSource raw = safetensors ? ModelFiles.open(dir) : TorchCheckpoint.open(dir);
+        try {
+            BnbTensorSource s = wrap(raw);
+            s.checkAgainst(cfg, dir.getFileName() + "/config.json");
+            return s;
+        } catch (RuntimeException e) {
+            raw.close();
+            throw e;
+        }
+    }
+
+    private void checkAgainst(BnbConfig cfg, String where) {
+        for (Map.Entry<String, BnbQuantState> e : fourBit.entrySet()) {
+            BnbQuantState qs = e.getValue();
+            if (!cfg.loadIn4bit() || cfg.quantType().orElseThrow() != qs.quantType()
+                    || cfg.doubleQuant() != qs.nested().isPresent()) {
+                throw new BnbFormatException(Kind.BAD_QUANT_STATE, e.getKey() + " is " + qs.quantType().fileName()
+                        + (qs.nested().isPresent() ? " with" : " without") + " double quant, but " + where + " says "
+                        + (cfg.loadIn4bit() ? cfg.quantType().orElseThrow().fileName() + (cfg.doubleQuant() ? " with"
+                        : " without") + " double quant" : "no 4-bit quantization"));
+            }
+        }
+        if (!int8.isEmpty() && !cfg.loadIn8bit()) {
+            throw new BnbFormatException(Kind.BAD_QUANT_STATE, "int8 weights present but " + where + " has no load_in_8bit");
+        }
     }
 
     /** The quant state of a 4-bit weight, or empty for any other tensor. */

@@ -189,4 +189,29 @@ class BnbTensorSourceTest {
                 + " \"nested_offset\": 0.5}");
         assertThat(BnbQuantState.parse(qs.toJson(), "x")).usingRecursiveComparison().isEqualTo(qs);
     }
+
+    @ParameterizedTest
+    @CsvSource({"stories260k-nf4-dq", "stories260k-fp4-bf16"})
+    void folderOpensWithItsConfig(String folder) throws Exception {
+        java.nio.file.Path dir = java.nio.file.Path.of(getClass().getResource("/fixtures/bnb/" + folder + "/config.json").toURI())
+                .getParent();
+        BnbConfig cfg = BnbConfig.read(dir.resolve("config.json")).orElseThrow();
+        assertThat(cfg.loadIn4bit()).isTrue();
+        try (BnbTensorSource src = BnbTensorSource.open(dir)) {
+            assertThat(src.names()).hasSize(47);
+            assertThat(src.quantState("model.layers.0.self_attn.q_proj.weight").orElseThrow().shape()).containsExactly(64, 64);
+        }
+    }
+
+    @Test
+    void folderWhoseConfigDisagreesIsRejected(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp) throws Exception {
+        java.nio.file.Path src = java.nio.file.Path.of(getClass().getResource("/fixtures/bnb/stories260k-nf4-dq/config.json")
+                .toURI()).getParent();
+        java.nio.file.Files.copy(src.resolve("model.safetensors"), tmp.resolve("model.safetensors"));
+        String cfg = java.nio.file.Files.readString(src.resolve("config.json"))
+                .replace("\"bnb_4bit_quant_type\": \"nf4\"", "\"bnb_4bit_quant_type\": \"fp4\"");
+        java.nio.file.Files.writeString(tmp.resolve("config.json"), cfg);
+        assertThatThrownBy(() -> BnbTensorSource.open(tmp)).isInstanceOf(BnbFormatException.class)
+                .hasMessageContaining("is nf4 with double quant, but ").hasMessageContaining("config.json says fp4 with double quant");
+    }
 }
