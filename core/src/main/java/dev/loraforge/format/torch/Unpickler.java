@@ -72,6 +72,25 @@ public final class Unpickler {
         }
     }
 
+    /** A value read from the start of a longer stream, and the offset just after its STOP. */
+    public record Loaded(Object value, long end) {
+    }
+
+    /**
+     * Reads the pickle that starts at {@code offset} of a longer stream (the legacy format puts several in a
+     * row); at most {@link #MAX_PICKLE_BYTES} are looked at.
+     */
+    public static Loaded loadAt(MemorySegment stream, long offset, String where, Function<Tuple, Object> persistentLoad) {
+        MemorySegment window = stream.asSlice(offset, Math.min(stream.byteSize() - offset, MAX_PICKLE_BYTES));
+        Unpickler u = new Unpickler(window, where, persistentLoad);
+        try {
+            Object v = u.run();
+            return new Loaded(v, offset + u.pos);
+        } catch (StackOverflowError e) {
+            throw new TorchFormatException(Kind.BAD_PICKLE, "pickle in " + where + " nests too deeply");
+        }
+    }
+
     private TorchFormatException bad(String msg) {
         return new TorchFormatException(Kind.BAD_PICKLE, "pickle in " + where + " at byte " + pos + ": " + msg);
     }

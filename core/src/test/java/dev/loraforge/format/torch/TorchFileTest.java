@@ -65,7 +65,9 @@ class TorchFileTest {
     @CsvSource({
         "torch/stories260k/pytorch_model.bin, tinystories-260k/model.safetensors",
         "torch/stories260k-lora-r4/adapter_model.bin, tinystories-260k/lora-r4/adapter_model.safetensors",
-        "torch/views.bin, torch/views.expected.safetensors"})
+        "torch/views.bin, torch/views.expected.safetensors",
+        "torch/legacy/adapter_model.bin, tinystories-260k/lora-r4/adapter_model.safetensors",
+        "torch/legacy/views.bin, torch/views.expected.safetensors"})
     void realTorchFileMatchesItsSafetensorsTwin(String bin, String twin) throws Exception {
         try (TorchFile f = TorchFile.open(fixture(bin))) {
             assertSameAsTwin(f, SafetensorsTwin.read(SafetensorsTwin.resource(twin)), true);
