@@ -242,4 +242,28 @@ class HostilePickleTest {
         assertThat(e).hasMessageContaining("calls os.system: refused");
         assertThat(marker).doesNotExist();
     }
+
+    /** One-byte opcodes that each allocate: the value budget stops them long before the heap would run out. */
+    @ParameterizedTest
+    @CsvSource({"93", "40", "125"}) // ']' EMPTY_LIST, '(' MARK, '}' EMPTY_DICT
+    void allocationBombIsStoppedByTheValueBudget(int opcode) {
+        byte[] pkl = new byte[10_002];
+        pkl[0] = (byte) 0x80;
+        pkl[1] = 2;
+        java.util.Arrays.fill(pkl, 2, pkl.length, (byte) opcode);
+        assertThatThrownBy(() -> Unpickler.load(MemorySegment.ofArray(pkl), "bomb.pkl", pid -> null, 1000))
+                .isInstanceOf(TorchFormatException.class).hasMessageContaining("creates more than 1000 values")
+                .extracting(e -> ((TorchFormatException) e).kind()).isEqualTo(Kind.SIZE_LIMIT);
+    }
+
+    @Test
+    void memoBombIsStoppedByTheValueBudget() {
+        PickleBuilder p = new PickleBuilder().proto(2).op('N');
+        for (int i = 0; i < 2000; i++) {
+            p.op('r').i32(i); // LONG_BINPUT i
+        }
+        byte[] pkl = p.stop().bytes();
+        assertThatThrownBy(() -> Unpickler.load(MemorySegment.ofArray(pkl), "memo.pkl", pid -> null, 1000))
+                .hasMessageContaining("creates more than 1000 values");
+    }
 }
