@@ -1,5 +1,6 @@
 package dev.loraforge.quant.bnb;
 
+import dev.loraforge.tensor.FloatConversions;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
@@ -30,7 +31,6 @@ public final class Bnb4bit {
     static final float MIN_ABSMAX = 1e-38f;
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
-    private static final boolean FORCE_SCALAR = Boolean.getBoolean("loraforge.kernels.scalar");
 
     /** How the 8-bit absmax quantization rounds; bitsandbytes has two CPU implementations that differ. */
     public enum Rounding {
@@ -61,9 +61,12 @@ public final class Bnb4bit {
 
     // ---------------------------------------------------------------- dequantize
 
-    /** Dequantizes {@code out.length} values from packed nibbles; picks the vector kernel unless forced scalar. */
+    /**
+     * Dequantizes {@code out.length} values from packed nibbles with the vector kernel, or the scalar one when
+     * the system property {@value FloatConversions#VECTOR_PROPERTY} is {@code false} (both give the same bits).
+     */
     public static void dequantize(MemorySegment packed, float[] absmax, float[] code, int blocksize, float[] out) {
-        if (FORCE_SCALAR) {
+        if ("false".equalsIgnoreCase(System.getProperty(FloatConversions.VECTOR_PROPERTY))) {
             dequantizeScalar(packed, absmax, code, blocksize, out);
         } else {
             dequantizeVector(packed, absmax, code, blocksize, out);
