@@ -16,12 +16,16 @@ import java.util.Optional;
 public record BnbConfig(boolean loadIn4bit, boolean loadIn8bit, Optional<BnbQuantType> quantType,
         boolean doubleQuant, String computeDtype, String quantStorage) {
 
+    /** Rejects duplicate keys (a second value for a tensor or a setting is an error, never "last one wins"). */
+    private static final JSON STRICT_JSON = JSON.builder(com.fasterxml.jackson.core.JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build()).build();
+
     /** The config's bitsandbytes section, or empty when the model is not bitsandbytes-quantized. */
     @SuppressWarnings("unchecked")
     public static Optional<BnbConfig> read(Path configJson) throws IOException {
         Map<String, Object> root;
         try {
-            root = JSON.std.mapFrom(Files.readString(configJson));
+            root = STRICT_JSON.mapFrom(Files.readString(configJson));
         } catch (IOException e) {
             if (!Files.exists(configJson)) {
                 throw e;

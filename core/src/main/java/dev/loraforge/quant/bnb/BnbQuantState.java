@@ -20,6 +20,10 @@ public record BnbQuantState(BnbQuantType quantType, int blocksize, DType dtype, 
     public record Nested(int blocksize, float offset) {
     }
 
+    /** Rejects duplicate keys (a second value for a tensor or a setting is an error, never "last one wins"). */
+    private static final JSON STRICT_JSON = JSON.builder(com.fasterxml.jackson.core.JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build()).build();
+
     public static final String KEY_PREFIX = "quant_state.bitsandbytes__";
 
     public BnbQuantState {
@@ -62,7 +66,7 @@ public record BnbQuantState(BnbQuantType quantType, int blocksize, DType dtype, 
     public static BnbQuantState parse(byte[] json, String where) {
         Map<String, Object> m;
         try {
-            m = JSON.std.mapFrom(new String(json, java.nio.charset.StandardCharsets.UTF_8));
+            m = STRICT_JSON.mapFrom(new String(json, java.nio.charset.StandardCharsets.UTF_8));
         } catch (Exception e) {
             throw new BnbFormatException(Kind.BAD_QUANT_STATE, where + ": quant state is not a JSON object: " + e.getMessage());
         }

@@ -128,6 +128,14 @@ class TorchFileTest {
         Files.writeString(index, "{\"weight_map\": {\"model.norm.weight\": \"pytorch_model-00001-of-00002.bin\"}}");
         assertThatThrownBy(() -> TorchCheckpoint.open(dir)).isInstanceOf(TorchFormatException.class)
                 .hasMessageContaining("model.norm.weight");
+        Files.writeString(index, "{\"weight_map\": {\"a\": \"pytorch_model-00001-of-00002.bin\","
+                + " \"a\": \"pytorch_model-00002-of-00002.bin\"}}");
+        assertThatThrownBy(() -> TorchCheckpoint.open(dir)).isInstanceOf(TorchFormatException.class)
+                .hasMessageContaining("Duplicate field 'a'");
+        String good = Files.readString(shardDir.resolve(TorchCheckpoint.INDEX));
+        Files.writeString(index, good.replaceFirst("\"total_size\": \\d+", "\"total_size\": 12"));
+        assertThatThrownBy(() -> TorchCheckpoint.open(dir)).isInstanceOf(TorchFormatException.class)
+                .hasMessageContaining("metadata.total_size 12 but the indexed tensors hold 1040128 bytes");
         Files.writeString(index, "[1,2");
         assertThatThrownBy(() -> TorchCheckpoint.open(dir)).isInstanceOf(TorchFormatException.class)
                 .extracting(e -> ((TorchFormatException) e).kind()).isEqualTo(TorchFormatException.Kind.BAD_INDEX);

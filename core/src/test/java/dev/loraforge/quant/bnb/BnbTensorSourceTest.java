@@ -124,6 +124,7 @@ class BnbTensorSourceTest {
         "{\"quant_type\": \"nf4\", \"blocksize\": 64, \"dtype\": \"float32\"}|64|2|BAD_QUANT_STATE",
         "{\"quant_type\": \"nf5\", \"blocksize\": 64, \"dtype\": \"float32\", \"shape\": [2, 64]}|64|2|UNSUPPORTED",
         "not json|64|2|BAD_QUANT_STATE",
+        "{\"quant_type\": \"nf4\", \"quant_type\": \"fp4\", \"blocksize\": 64, \"dtype\": \"float32\", \"shape\": [2, 64]}|64|2|BAD_QUANT_STATE",
         "{\"quant_type\": \"nf4\", \"blocksize\": 64, \"dtype\": \"float32\", \"shape\": [2, 64], \"nested_blocksize\": 256, \"nested_dtype\": \"float32\", \"nested_offset\": 0.5}|64|2|SIZE_MISMATCH"})
     void quantStateIsValidatedWhenWrapped(String json, int packed, int absmax, String kind) {
         MapTensorSource raw = oneWeight(json, packed, absmax);
