@@ -167,4 +167,19 @@ class TorchZipTest {
             assertThat(f.names()).isEmpty();
         }
     }
+
+    /** torch 2.x adds {@code .data/serialization_id}, {@code .data/version} and {@code byteorder} entries. */
+    @Test
+    void torch2ExtraEntriesAreAccepted() {
+        ZipBuilder z = new ZipBuilder();
+        z.add("pytorch_model/data.pkl", EMPTY_DICT);
+        z.add("pytorch_model/byteorder", "little".getBytes(StandardCharsets.US_ASCII));
+        z.add("pytorch_model/.data/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+        z.add("pytorch_model/.data/serialization_id", "1234567890".getBytes(StandardCharsets.US_ASCII));
+        z.add("pytorch_model/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+        try (TorchFile f = read(z.build())) {
+            assertThat(f.names()).isEmpty();
+            assertThat(f.zip().orElseThrow().prefix()).isEqualTo("pytorch_model");
+        }
+    }
 }
