@@ -215,4 +215,35 @@ class BnbTensorSourceTest {
         assertThatThrownBy(() -> BnbTensorSource.open(tmp)).isInstanceOf(BnbFormatException.class)
                 .hasMessageContaining("is nf4 with double quant, but ").hasMessageContaining("config.json says fp4 with double quant");
     }
+
+    /**
+     * A float16 quant state dequantizes to float32 and then rounds to f16 (torch's {@code .to(float16)}), and
+     * packed bytes kept in a bf16 tensor ({@code bnb_4bit_quant_storage=bfloat16}) are read as raw bytes.
+     */
+    @Test
+    void float16StateAndNonUint8QuantStorage() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(7);
+        float[] x = new float[2 * 64];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        Bnb4bit.Quantized4 q = Bnb4bit.quantize(x, BnbQuantType.NF4, 64);
+        byte[] blob = "{\"quant_type\": \"nf4\", \"blocksize\": 64, \"dtype\": \"float16\", \"shape\": [2, 64]}"
+                .getBytes(StandardCharsets.UTF_8);
+        MapTensorSource raw = new MapTensorSource()
+                .put("w", DType.BF16, new long[] {q.packed().length / 2, 1}, q.packed())
+                .put("w.absmax", q.absmax(), q.absmax().length)
+                .put("w.quant_map", BnbCodes.nf4(), 16)
+                .put("w.quant_state.bitsandbytes__nf4", DType.U8, new long[] {blob.length}, blob);
+        float[] f32 = new float[x.length];
+        Bnb4bit.dequantizeScalar(MemorySegment.ofArray(q.packed()), q.absmax(), BnbCodes.nf4(), 64, f32);
+        try (BnbTensorSource src = BnbTensorSource.wrap(raw)) {
+            TensorView w = src.get("w");
+            assertThat(w.dtype()).isEqualTo(DType.F16);
+            assertThat(src.dequantizeFloat32("w")).containsExactly(f32);
+            for (int i = 0; i < x.length; i++) {
+                assertThat(w.data().getAtIndex(TensorView.I16_LE, i)).isEqualTo(HalfFloat.floatToF16(f32[i]));
+            }
+        }
+    }
 }
