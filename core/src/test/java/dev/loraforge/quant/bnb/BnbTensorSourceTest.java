@@ -246,4 +246,31 @@ class BnbTensorSourceTest {
             }
         }
     }
+
+    /** Export writes a folder that reads back through {@link BnbTensorSource#open} as the oracle's weights. */
+    @Test
+    void exportedModelReadsBackAsTheOracle(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        var base = read("tinystories-260k/model.safetensors");
+        var oracle = read("bnb/stories260k-nf4-dq/model.safetensors");
+        var expected = read("bnb/stories260k-nf4-dq/expected_dequant.safetensors");
+        BnbQuantizer.Options o = BnbQuantizer.Options.nf4DoubleQuant();
+        try (MapTensorSource src = MapTensorSource.of(base)) {
+            BnbExport.write(dir, src, o, BnbExport.LINEAR_WEIGHTS, false);
+        }
+        String cfg = com.fasterxml.jackson.jr.ob.JSON.std.asString(java.util.Map.of("model_type", "llama",
+                "quantization_config", BnbExport.quantizationConfig(o, "float32")));
+        java.nio.file.Files.writeString(dir.resolve("config.json"), cfg);
+        try (var st = dev.loraforge.format.safetensors.SafetensorsFile.open(dir.resolve("model.safetensors"))) {
+            assertThat(st.names()).containsExactlyInAnyOrderElementsOf(oracle.keySet());
+            for (String n : st.names()) {
+                assertThat(st.get(n).data().toArray(ValueLayout.JAVA_BYTE)).as(n).isEqualTo(oracle.get(n).data());
+            }
+        }
+        try (BnbTensorSource src = BnbTensorSource.open(dir)) {
+            assertThat(src.names()).containsExactlyInAnyOrderElementsOf(base.keySet());
+            for (String n : expected.keySet()) {
+                assertThat(src.get(n).data().toArray(ValueLayout.JAVA_BYTE)).as(n).isEqualTo(expected.get(n).data());
+            }
+        }
+    }
 }
