@@ -31,7 +31,9 @@ class ChatTemplateTest {
             "system", List.of(Message.system("You are a helpful assistant."), Message.user("Hello!"),
                     Message.assistant("Hi there. How can I help?"), Message.user("Tell me a joke.")),
             "plain", List.of(Message.user("  What is 2+2?\n"), Message.assistant("4"),
-                    Message.user("Ünïcödé ✓ and \"quotes\"")));
+                    Message.user("Ünïcödé ✓ and \"quotes\"")),
+            "think", List.of(Message.user("What is 2+2?"), Message.assistant("<think>\nSimple sum.\n</think>\n\nIt is 4."),
+                    Message.user("And 3+3?")));
 
     /** bos/eos per template file, as make_expected.py passes them. */
     private static final Map<String, String[]> SPECIAL = Map.of(
@@ -61,7 +63,7 @@ class ChatTemplateTest {
         names.add("qwen3-config");
         names.sort(null);
         for (String name : names) {
-            for (String conv : List.of("system", "plain")) {
+            for (String conv : List.of("system", "plain", "think")) {
                 for (boolean gen : List.of(true, false)) {
                     out.add(Arguments.of(name, conv, gen));
                 }
@@ -86,6 +88,18 @@ class ChatTemplateTest {
         } else {
             assertThat(t.render(CONVERSATIONS.get(conv), gen)).isEqualTo(Files.readString(ok));
         }
+    }
+
+    @Test
+    void qwen3WithoutThinking() throws IOException {
+        assertThat(template("qwen3-config").render(CONVERSATIONS.get("think"), true, Map.of("enable_thinking", false)))
+                .isEqualTo(Files.readString(Fixtures.path("tokenizers/chat-templates/expected/qwen3-config.think.gen.nothinking.txt")));
+    }
+
+    @Test
+    void configWithoutTemplate() {
+        assertThatThrownBy(() -> ChatTemplate.fromTokenizerConfig(Fixtures.path("tokenizers/llama2")))
+                .extracting(e -> ((TokenizerException) e).kind()).isEqualTo(TokenizerException.Kind.MISSING_FIELD);
     }
 
     // Expected strings below are written from the template text, not produced by any renderer.
