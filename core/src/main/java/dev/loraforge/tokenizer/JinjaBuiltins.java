@@ -283,11 +283,7 @@ final class JinjaBuiltins {
             return switch (name) {
                 case "items" -> (args, kw) -> {
                     List<Object> out = new ArrayList<>();
-                    m.forEach((k, v) -> out.add(List.of(k, v == null ? PyValue.Undefined.INSTANCE : v)));
-                    out.replaceAll(p -> {
-                        List<?> l = (List<?>) p;
-                        return new ArrayList<>(java.util.Arrays.asList(l.get(0), l.get(1) == PyValue.Undefined.INSTANCE ? null : l.get(1)));
-                    });
+                    m.forEach((k, v) -> out.add(new ArrayList<>(java.util.Arrays.asList(k, v)))); // values may be None
                     return out;
                 };
                 case "keys" -> (args, kw) -> new ArrayList<Object>(m.keySet());

@@ -18,6 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Byte-level BPE against llama.cpp's test-tokenizer-0 vectors: llama-bpe, qwen2, gpt-2. */
 class BpeTokenizerTest {
+    // first: the static tokenizers below are loaded through it
+    private static final Map<String, Tokenizer> LOADED = new java.util.concurrent.ConcurrentHashMap<>();
     private static final Tokenizer LLAMA3 = gz("tokenizers/llama3/tokenizer.json.gz");
     private static final Tokenizer QWEN3 = gz("tokenizers/qwen3/tokenizer.json.gz");
     private static final Tokenizer GPT2;
@@ -27,7 +29,12 @@ class BpeTokenizerTest {
         GPT2 = Tokenizers.fromGgufMetadata(kv::get);
     }
 
+    /** A gzipped tokenizer.json, loaded once per test JVM (the large ones take seconds). */
     static Tokenizer gz(String path) {
+        return LOADED.computeIfAbsent(path, BpeTokenizerTest::load);
+    }
+
+    private static Tokenizer load(String path) {
         try (InputStream in = new GZIPInputStream(Files.newInputStream(Fixtures.path(path)))) {
             return Tokenizers.fromTokenizerJson(in, path);
         } catch (IOException e) {
