@@ -32,6 +32,9 @@ public final class BpeTokenizer implements Tokenizer {
                 boolean stripLeadingSpace) {
     }
 
+    /** Largest vocabulary accepted (real ones are < 300k); guards the id table against hostile ids. */
+    public static final int MAX_VOCAB = 1 << 24;
+
     private final Spec spec;
     private final String[] tokens;
     private final BpeModel model;
@@ -40,14 +43,18 @@ public final class BpeTokenizer implements Tokenizer {
 
     BpeTokenizer(Spec spec) {
         this.spec = spec;
-        int size = 0;
+        long size = 0;
         for (int id : spec.vocab().values()) {
-            size = Math.max(size, id + 1);
+            size = Math.max(size, id + 1L);
         }
         for (int id : spec.addedTokens().values()) {
-            size = Math.max(size, id + 1);
+            size = Math.max(size, id + 1L);
         }
-        tokens = new String[size];
+        if (size > MAX_VOCAB) {
+            throw new TokenizerException(TokenizerException.Kind.MALFORMED,
+                    spec.source() + ": token id " + (size - 1) + " exceeds the vocabulary limit " + MAX_VOCAB);
+        }
+        tokens = new String[(int) size];
         spec.vocab().forEach((t, id) -> {
             if (id < 0) {
                 throw new TokenizerException(TokenizerException.Kind.BAD_TOKEN_ID, spec.source() + ": token '" + t + "' has id " + id);
