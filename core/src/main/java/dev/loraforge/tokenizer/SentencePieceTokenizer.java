@@ -58,7 +58,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
                 special.put(pieces[i], i);
             }
         }
-        this.specials = new SpecialTokenSplitter(special);
+        this.specials = new SpecialTokenSplitter(special, new java.util.BitSet(), new java.util.BitSet());
         for (int b = 0; b < 256; b++) {
             Integer id = ids.get("<0x%02X>".formatted(b));
             if (id == null && b < 0x80) {
