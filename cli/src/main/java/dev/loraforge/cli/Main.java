@@ -10,6 +10,11 @@ import picocli.CommandLine.Command;
         description = "Save, load, merge, quantize and verify LoRA-fine-tuned language models.",
         subcommands = {
                 InspectCommand.class,
+                MergeCommand.class,
+                UnmergeCommand.class,
+                CombineCommand.class,
+                CheckCommand.class,
+                GenerateCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -5,6 +5,8 @@ import java.util.Optional;
 /**
  * Tensor element types of ggml, with the ids, block sizes and block byte sizes of ggml's type traits.
  * Ids are explicit because ggml has retired some (4, 5, 31-33, 36-38) and a file names types by id.
+ * The table is that of llama.cpp 3f545bec's ggml.c type_traits. gguf-py's GGML_QUANT_SIZES agrees except for
+ * Q8_1, where it says 40 bytes; ggml's block_q8_1 has 36 (two halves + 32 quants), and ggml decides file layout.
  */
 public enum GgmlType {
     F32(0, 1, 4),
@@ -38,9 +40,15 @@ public enum GgmlType {
     BF16(30, 1, 2),
     TQ1_0(34, 256, 54),
     TQ2_0(35, 256, 66),
-    MXFP4(39, 32, 17);
+    MXFP4(39, 32, 17),
+    NVFP4(40, 64, 36),
+    Q1_0(41, 128, 18),
+    Q2_0(42, 64, 18);
 
-    private static final GgmlType[] BY_ID = new GgmlType[64];
+    /** ggml's GGML_TYPE_COUNT at llama.cpp 3f545bec: ids at or above it are unknown. */
+    public static final int TYPE_COUNT = 43;
+
+    private static final GgmlType[] BY_ID = new GgmlType[TYPE_COUNT];
 
     static {
         for (GgmlType t : values()) {

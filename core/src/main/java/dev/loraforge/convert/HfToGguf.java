@@ -1,0 +1,298 @@
+package dev.loraforge.convert;
+
+import dev.loraforge.format.gguf.GgmlType;
+import dev.loraforge.format.gguf.GgufWriter;
+import dev.loraforge.format.safetensors.ModelFiles;
+import dev.loraforge.format.safetensors.SafetensorsFile;
+import dev.loraforge.tensor.TensorSource;
+import dev.loraforge.tensor.TensorView;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Hugging Face model folder → GGUF, as llama.cpp's {@code convert_hf_to_gguf.py} writes it for F32/F16/BF16
+ * (same KV pairs and order, same tensor order and bytes), and for quantized types as {@code llama-quantize}
+ * writes it from that file (its tensor order, its KV additions, ggml's quantizers), without an intermediate file.
+ *
+ * <p>Planning ({@link #plan}) reads only config/tokenizer files and tensor shapes; writing streams one tensor
+ * at a time from the mapped source (or a merged tensor from a {@link TensorProvider}) into the mapped output.
+ */
+public final class HfToGguf {
+    private HfToGguf() {
+    }
+
+    /** One output tensor: GGUF name, HF source name, type, ggml dims ({@code dims[0]} = row length). */
+    public record PlannedTensor(String name, String source, GgmlType type, long[] dims, long permuteHeads) {
+        public PlannedTensor {
+            dims = dims.clone();
+        }
+
+        @Override
+        public long[] dims() {
+            return dims.clone();
+        }
+
+        public long elementCount() {
+            long n = 1;
+            for (long d : dims) {
+                n = Math.multiplyExact(n, d);
+            }
+            return n;
+        }
+    }
+
+    /** Everything the output file will hold, decided before any tensor data is read. */
+    public record Plan(Architecture architecture, OutputType type, List<MetaKv> kvs, List<PlannedTensor> tensors) {
+        public Plan {
+            kvs = List.copyOf(kvs);
+            tensors = List.copyOf(tensors);
+        }
+
+        public Optional<MetaKv> kv(String key) {
+            return kvs.stream().filter(k -> k.key().equals(key)).findFirst();
+        }
+    }
+
+    /** Chooses a quantized file's per-tensor type (llama-quant.cpp's {@code llama_tensor_get_type}). */
+    @FunctionalInterface
+    public interface QuantTypeRule {
+        GgmlType typeOf(String ggufName, long[] dims, OutputType type);
+    }
+
+    /** Gives the tensor to convert for an HF name: the base's own, or a merged replacement. */
+    @FunctionalInterface
+    public interface TensorProvider {
+        TensorView tensor(String hfName);
+    }
+
+    /** What was written. */
+    public record Summary(Path file, OutputType type, int tensors, long bytes) {
+    }
+
+    /**
+     * The tensor order of convert_hf_to_gguf.py: safetensors parts sorted by file name, and within a part the
+     * tensors sorted by name (gguf-py {@code SafetensorsLocal}).
+     */
+    public static List<String> converterOrder(TensorSource src) {
+        List<String> names = new ArrayList<>(src.names());
+        if (src instanceof ModelFiles mf) {
+            names.sort(Comparator.comparing((String n) -> mf.fileOf(n).map(SafetensorsFile::path)
+                    .map(p -> p.getFileName().toString()).orElse("")).thenComparing(Comparator.naturalOrder()));
+        } else {
+            names.sort(Comparator.naturalOrder());
+        }
+        return names;
+    }
+
+    /** Plans the conversion of {@code modelDir} whose weights are {@code src}. */
+    public static Plan plan(Path modelDir, TensorSource src, OutputType type, QuantTypeRule rule) {
+        return plan(modelDir, converterOrder(src), name -> src.get(name).shape().dims(), type, rule);
+    }
+
+    /** Plans from the tensor names in converter order and their (numpy-order) shapes. */
+    public static Plan plan(Path modelDir, List<String> order, java.util.function.Function<String, long[]> shapeOf,
+                            OutputType type, QuantTypeRule rule) {
+        HfConfig config = HfConfig.read(modelDir);
+        String hfClass = config.architecture();
+        Architecture arch = Architecture.forHfClass(hfClass).orElseThrow(() -> new ConvertException(
+                ConvertException.Kind.UNSUPPORTED_ARCHITECTURE, config.file() + ": architecture '" + hfClass
+                + "' is not supported (supported: " + Architecture.ALL.stream().flatMap(a -> a.hfClasses().stream()).toList() + ")"));
+        long nHead = config.requireLong("n_heads", "num_attention_heads");
+        long nHeadKv = config.requireLong("n_kv_heads", "num_key_value_heads");
+        OutputType floatType = type.quantized() ? OutputType.F16 : type;
+
+        List<PlannedTensor> tensors = new ArrayList<>();
+        for (String hf : order) {
+            if (Architecture.skipped(hf)) {
+                continue;
+            }
+            String name = arch.ggufTensorName(hf).orElseThrow(() -> new ConvertException(
+                    ConvertException.Kind.UNMAPPED_TENSOR, modelDir + ": can not map tensor '" + hf + "' for " + hfClass));
+            long[] shape = shapeOf.apply(hf);
+            long[] dims = new long[shape.length];
+            for (int i = 0; i < shape.length; i++) {
+                dims[i] = shape[shape.length - 1 - i];
+            }
+            long heads = arch.permuteHeads(hf, nHead, nHeadKv);
+            TensorEncoder.checkPermutable(hf, shape.length == 0 ? 1 : shape[0], heads);
+            tensors.add(new PlannedTensor(name, hf, converterType(name, shape.length, floatType), dims, heads));
+        }
+
+        long total = 0;
+        for (PlannedTensor p : tensors) {
+            total = Math.addExact(total, p.elementCount());
+        }
+        List<MetaKv> kvs = new ArrayList<>();
+        kvs.add(MetaKv.string("general.architecture", arch.ggufName()));
+        kvs.add(MetaKv.string("general.type", "model"));
+        ModelMetadata.addSampling(modelDir, kvs);
+        ModelMetadata.addNaming(ModelMetadata.naming(modelDir, config.params(), total, new long[] {total, total, 0, 0}), kvs);
+        ModelMetadata.addModelParameters(arch, config, floatType.fileType(), kvs);
+        kvs.add(MetaKv.u32("general.quantization_version", ModelMetadata.QUANT_VERSION));
+        addVocabulary(modelDir, config, kvs);
+
+        if (!type.quantized()) {
+            return new Plan(arch, type, kvs, tensors);
+        }
+        return quantizedPlan(arch, type, kvs, tensors, rule);
+    }
+
+    /** The float types of convert_hf_to_gguf.py {@code prepare_tensors}: norms, 1-D and non-weights stay F32. */
+    static GgmlType converterType(String ggufName, int nDims, OutputType type) {
+        if (nDims <= 1 || ggufName.endsWith("_norm.weight")) {
+            return GgmlType.F32;
+        }
+        String tail = ggufName.length() >= 7 ? ggufName.substring(ggufName.length() - 7) : ggufName;
+        if (!List.of(".weight", ".lora_a", ".lora_b").contains(tail)) {
+            return GgmlType.F32;
+        }
+        return type.baseType();
+    }
+
+    private static void addVocabulary(Path modelDir, HfConfig config, List<MetaKv> kvs) {
+        Path tc = modelDir.resolve("tokenizer_config.json");
+        if (java.nio.file.Files.isRegularFile(tc)
+                && HfConfig.readJson(tc, ConvertException.Kind.BAD_TOKENIZER).get("add_prefix_space") instanceof Boolean b) {
+            SpecialVocab.put(kvs, MetaKv.bool("tokenizer.ggml.add_space_prefix", b));
+        }
+        if (VocabularyKvs.hasSentencePiece(modelDir)) {
+            VocabularyKvs.addSentencePiece(modelDir, config, kvs);
+            return;
+        }
+        throw new ConvertException(ConvertException.Kind.BAD_TOKENIZER, modelDir
+                + ": no tokenizer.model; only SentencePiece vocabularies are converted so far");
+    }
+
+    private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\..*");
+
+    /** llama-model-loader's {@code weight_name_comparer}: non-layer tensors first, then by layer, then by name. */
+    static final Comparator<String> LLAMA_CPP_ORDER = Comparator.comparingInt(HfToGguf::layerOf)
+            .thenComparing(Comparator.naturalOrder());
+
+    private static int layerOf(String name) {
+        Matcher m = BLOCK.matcher(name);
+        return m.matches() ? Integer.parseInt(m.group(1)) : -1;
+    }
+
+    /**
+     * llama-quantize applied to the F16 plan: KVs copied with {@code general.quantization_version} and
+     * {@code general.file_type} moved to the end, tensors in llama.cpp's loader order, 2-D weights quantized.
+     */
+    static Plan quantizedPlan(Architecture arch, OutputType type, List<MetaKv> f16Kvs, List<PlannedTensor> f16Tensors,
+                              QuantTypeRule rule) {
+        if (rule == null) {
+            throw new ConvertException(ConvertException.Kind.UNSUPPORTED_TYPE, "no quantization rules for " + type);
+        }
+        List<MetaKv> kvs = new ArrayList<>();
+        for (MetaKv kv : f16Kvs) {
+            if (!kv.key().equals("general.quantization_version") && !kv.key().equals("general.file_type")) {
+                kvs.add(kv);
+            }
+        }
+        kvs.add(MetaKv.u32("general.quantization_version", ModelMetadata.QUANT_VERSION));
+        kvs.add(MetaKv.u32("general.file_type", type.fileType()));
+        List<PlannedTensor> tensors = new ArrayList<>();
+        for (PlannedTensor t : f16Tensors) {
+            GgmlType q = t.type() == GgmlType.F32 && t.dims().length <= 1 ? GgmlType.F32 : rule.typeOf(t.name(), t.dims(), type);
+            tensors.add(new PlannedTensor(t.name(), t.source(), q, t.dims(), t.permuteHeads()));
+        }
+        tensors.sort(Comparator.comparing(PlannedTensor::name, LLAMA_CPP_ORDER));
+        return new Plan(arch, type, kvs, tensors);
+    }
+
+    /** Quantizer lookup for the non-float types; supplied by the quant codecs. */
+    @FunctionalInterface
+    public interface Quantizers {
+        RowQuantizer forType(GgmlType type);
+    }
+
+    /** Writes {@code plan} to {@code out}, atomically; tensors come from {@code provider} one at a time. */
+    public static Summary write(Plan plan, TensorProvider provider, Quantizers quantizers, Path out, boolean overwrite)
+            throws IOException {
+        try (GgufWriter w = GgufWriter.create(out, overwrite)) {
+            w.addKvs(GgufKvs.of(plan.kvs()));
+            long bytes = 0;
+            for (PlannedTensor t : plan.tensors()) {
+                bytes += w.addTensor(t.name(), t.type(), t.dims());
+            }
+            w.writeHeader();
+            for (PlannedTensor t : plan.tensors()) {
+                TensorView src = provider.tensor(t.source());
+                MemorySegment dst = w.tensorSegment(t.name());
+                RowQuantizer q = t.type().isQuantized() && quantizers != null ? quantizers.forType(t.type()) : null;
+                TensorEncoder.encode(src, t.permuteHeads(), t.type(), q, dst);
+            }
+            w.finish();
+            return new Summary(out, plan.type(), plan.tensors().size(), bytes);
+        }
+    }
+
+    /** An adapter folder and the factor its scale is multiplied by ({@code --weight}). */
+    public record AdapterSpec(Path dir, double weight) {
+    }
+
+    /**
+     * Converts a model folder, with adapters merged first (each tensor exactly as the merge does it: float64,
+     * one rounding to the base tensor's dtype), then converted; no intermediate file, one tensor in memory.
+     */
+    public static Summary convert(Path modelDir, List<AdapterSpec> adapters, Path out, OutputType type,
+                                  QuantTypeRule rule, Quantizers quantizers, boolean overwrite) throws IOException {
+        if (adapters.isEmpty()) {
+            return convert(modelDir, out, type, rule, quantizers, overwrite);
+        }
+        List<dev.loraforge.adapter.LoraAdapter> opened = new ArrayList<>();
+        try (ModelFiles src = ModelFiles.open(modelDir)) {
+            List<dev.loraforge.merge.WeightedAdapter> weighted = new ArrayList<>();
+            for (AdapterSpec a : adapters) {
+                dev.loraforge.adapter.LoraAdapter la = dev.loraforge.adapter.LoraAdapter.open(a.dir());
+                opened.add(la);
+                weighted.add(new dev.loraforge.merge.WeightedAdapter(la, a.weight()));
+            }
+            HfConfig config = HfConfig.read(modelDir);
+            dev.loraforge.merge.MergePlan mp = dev.loraforge.merge.MergePlan.build(
+                    new dev.loraforge.adapter.AdapterCheck.Base(modelDir, src, config.params()), weighted, null);
+            java.util.Map<String, dev.loraforge.merge.MergePlan.Op> ops = new java.util.LinkedHashMap<>();
+            for (dev.loraforge.merge.MergePlan.Op op : mp.ops()) {
+                ops.put(op.name(), op);
+            }
+            List<String> order = converterOrder(src);
+            if (mp.untied() && !order.contains(dev.loraforge.adapter.AdapterCheck.LM_HEAD)) {
+                // the merged folder would store lm_head.weight; in a single file it sorts first
+                order.add(0, dev.loraforge.adapter.AdapterCheck.LM_HEAD);
+            }
+            Plan plan = plan(modelDir, order, name -> ops.get(name).shape().dims(), type, rule);
+            TensorProvider merged = name -> {
+                dev.loraforge.merge.MergePlan.Op op = ops.get(name);
+                if (op instanceof dev.loraforge.merge.MergePlan.Copy c && c.source().dtype() == c.outType()) {
+                    return c.source();
+                }
+                long bytes = op.shape().byteCount(op.outType());
+                MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(bytes, 8);
+                dev.loraforge.merge.MergePlan.compute(op, seg, dev.loraforge.merge.LowRankKernel.preferred());
+                return new TensorView(name, op.outType(), op.shape(), seg);
+            };
+            return write(plan, merged, quantizers, out, overwrite);
+        } finally {
+            for (dev.loraforge.adapter.LoraAdapter la : opened) {
+                la.close();
+            }
+        }
+    }
+
+    /** Converts a model folder without adapters. */
+    public static Summary convert(Path modelDir, Path out, OutputType type, QuantTypeRule rule, Quantizers quantizers,
+                                  boolean overwrite) throws IOException {
+        try (ModelFiles src = ModelFiles.open(modelDir)) {
+            Plan plan = plan(modelDir, src, type, rule);
+            return write(plan, src::get, quantizers, out, overwrite);
+        }
+    }
+}
