@@ -32,7 +32,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private final SpecialTokenSplitter specials;
 
     /**
-     * @param bos, eos, unk token ids, or -1 when the model has none
+     * A vocabulary of pieces with their scores and types. {@code bos}, {@code eos} and {@code unk}
+     * are token ids, or -1 when the model has none; {@code addSpacePrefix} is SentencePiece's
+     * add_dummy_prefix (GGUF {@code tokenizer.ggml.add_space_prefix}).
      */
     public SentencePieceTokenizer(String source, String[] pieces, float[] scores, TokenType[] types,
                                   int bos, int eos, int unk, boolean addBos, boolean addEos, boolean addSpacePrefix) {
