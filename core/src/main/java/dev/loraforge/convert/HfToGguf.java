@@ -218,8 +218,23 @@ public final class HfToGguf {
         return (src, n, dst, off) -> codec.quantize(src, 0, n, dst, off);
     }
 
-    /** Writes {@code plan} to {@code out}, atomically; tensors come from {@code provider} one at a time. */
-    public static Summary write(Plan plan, TensorProvider provider, Path out, boolean overwrite)
+    /** Called after each tensor is written (from any thread). */
+    @FunctionalInterface
+    public interface Progress {
+        void tensorDone(String name, int done, int total, long bytesDone, long bytesTotal);
+
+        Progress NONE = (name, done, total, bytesDone, bytesTotal) -> { };
+    }
+
+    public static Summary write(Plan plan, TensorProvider provider, Path out, boolean overwrite) throws IOException {
+        return write(plan, provider, out, overwrite, Progress.NONE);
+    }
+
+    /**
+     * Writes {@code plan} to {@code out}, atomically. Tensors are encoded in parallel (one per core), each
+     * straight into its mapped slice of the output; the bytes do not depend on the order.
+     */
+    public static Summary write(Plan plan, TensorProvider provider, Path out, boolean overwrite, Progress progress)
             throws IOException {
         try (GgufWriter w = GgufWriter.create(out, overwrite)) {
             w.addKvs(GgufKvs.of(plan.kvs()));
@@ -228,11 +243,41 @@ public final class HfToGguf {
                 bytes += w.addTensor(t.name(), t.type(), t.dims());
             }
             w.writeHeader();
-            for (PlannedTensor t : plan.tensors()) {
-                TensorView src = provider.tensor(t.source());
-                MemorySegment dst = w.tensorSegment(t.name());
-                RowQuantizer q = t.type().isQuantized() ? quantizer(t.type()) : null;
-                TensorEncoder.encode(src, t.permuteHeads(), t.type(), q, dst);
+            long total = bytes;
+            java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicLong doneBytes = new java.util.concurrent.atomic.AtomicLong();
+            int threads = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), plan.tensors().size()));
+            try (java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads)) {
+                List<java.util.concurrent.Future<?>> jobs = new ArrayList<>();
+                for (PlannedTensor t : plan.tensors()) {
+                    jobs.add(pool.submit(() -> {
+                        TensorView src = provider.tensor(t.source());
+                        MemorySegment dst = w.tensorSegment(t.name());
+                        RowQuantizer q = t.type().isQuantized() ? quantizer(t.type()) : null;
+                        TensorEncoder.encode(src, t.permuteHeads(), t.type(), q, dst);
+                        progress.tensorDone(t.name(), done.incrementAndGet(), plan.tensors().size(),
+                                doneBytes.addAndGet(dst.byteSize()), total);
+                        return null;
+                    }));
+                }
+                for (java.util.concurrent.Future<?> f : jobs) {
+                    try {
+                        f.get();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException("interrupted while writing " + out);
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        jobs.forEach(j -> j.cancel(true));
+                        Throwable c = e.getCause();
+                        if (c instanceof IOException io) {
+                            throw io;
+                        }
+                        if (c instanceof RuntimeException r) {
+                            throw r;
+                        }
+                        throw new IllegalStateException(c);
+                    }
+                }
             }
             w.finish();
             return new Summary(out, plan.type(), plan.tensors().size(), bytes);
@@ -249,8 +294,15 @@ public final class HfToGguf {
      */
     public static Summary convert(Path modelDir, List<AdapterSpec> adapters, Path out, OutputType type,
                                   boolean overwrite) throws IOException {
+        return convert(modelDir, adapters, out, type, overwrite, Progress.NONE);
+    }
+
+    public static Summary convert(Path modelDir, List<AdapterSpec> adapters, Path out, OutputType type,
+                                  boolean overwrite, Progress progress) throws IOException {
         if (adapters.isEmpty()) {
-            return convert(modelDir, out, type, overwrite);
+            try (ModelFiles src = ModelFiles.open(modelDir)) {
+                return write(plan(modelDir, src, type), src::get, out, overwrite, progress);
+            }
         }
         List<dev.loraforge.adapter.LoraAdapter> opened = new ArrayList<>();
         try (ModelFiles src = ModelFiles.open(modelDir)) {
@@ -283,7 +335,7 @@ public final class HfToGguf {
                 dev.loraforge.merge.MergePlan.compute(op, seg, dev.loraforge.merge.LowRankKernel.preferred());
                 return new TensorView(name, op.outType(), op.shape(), seg);
             };
-            return write(plan, merged, out, overwrite);
+            return write(plan, merged, out, overwrite, progress);
         } finally {
             for (dev.loraforge.adapter.LoraAdapter la : opened) {
                 la.close();
