@@ -103,7 +103,9 @@ async function main() {
         const genSeconds = Number(t1 - first) / 1e9;
         result.bench = {promptTokens: args.tokens.length, generated: generated.length,
             promptAndFirstSeconds: Number(first - t0) / 1e9, generateSeconds: genSeconds,
-            tokensPerSecond: (generated.length - 1) / genSeconds};
+            // decode only (after the first generated token), and prompt + generated over the whole run
+            tokensPerSecond: (generated.length - 1) / genSeconds,
+            allTokensPerSecond: (args.tokens.length + generated.length) / (Number(t1 - t0) / 1e9)};
         result.generated = generated;
     } else {
         const input = args.tokens.map((t, i) => i === args.tokens.length - 1
