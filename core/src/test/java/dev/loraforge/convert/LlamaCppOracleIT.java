@@ -24,13 +24,16 @@ import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Our GGUF files in a REAL llama.cpp (node-llama-cpp 3.22.1, prebuilt CPU build; see {@link LlamaCppOracle}),
  * F32 KV cache and no flash attention, as the fixtures' {@code llama-debug ... -ctk f32 -ctv f32 -fa off} runs:
  * <ul>
  * <li>our Q4_K_M (byte-identical to llama-quantize's) gives the fixture's llama.cpp Q4_K_M logits;</li>
- * <li>our F32 base plus our GGUF LoRA of lora-r8 gives the fixture's {@code llama-debug --lora} logits;</li>
+ * <li>our F32, F16, BF16 and Q8_0 files give llama-debug's logits of llama.cpp's own files;</li>
+ * <li>our F32 base plus our GGUF LoRA (F32 or F16) of lora-r8 gives the fixture's {@code llama-debug --lora} logits;</li>
  * <li>our GGUF LoRA of the rsLoRA + rank/alpha-pattern adapter (PEFT scales folded into lora_b) gives PEFT's
  *     semantics, i.e. the float64 merged model's numpy logits, not llama.cpp's alpha/rank reading of it;</li>
  * </ul>
@@ -75,19 +78,36 @@ class LlamaCppOracleIT {
         assertThat(r.generated()).containsExactly(expected);
     }
 
-    @Test
-    void ourLoraR8GivesLlamaDebugRuntimeLoraLogits() throws Exception {
+    /** The other file types llama-debug has exact logits for: the same numbers from our (byte-identical) files. */
+    @ParameterizedTest
+    @ValueSource(strings = {"f32", "f16", "bf16", "q8_0"})
+    void ourOtherTypesGiveLlamaCppsLogits(String type) throws Exception {
+        Path gguf = type.equals("f32") ? f32Base() : tmp.resolve("tiny-llama-v512-" + type + ".gguf");
+        if (!type.equals("f32")) {
+            HfToGguf.convert(model, gguf, OutputType.parse(type).orElseThrow(), false);
+        }
+        LlamaCppOracle.Result r = LlamaCppOracle.run(gguf, null, 1, PROMPT, 1, tmp);
+        float[] fixture = f32(DIR + "llamacpp-logits/exact/llamacpp-tiny-llama-v512-" + type + ".bin");
+        double d = maxAbs(r.logits(), fixture);
+        System.out.printf("%s in llama.cpp: max |d| vs llama-debug logits %.3g%n", type, d);
+        assertThat(d).isLessThan(TOLERANCE);
+        assertThat(r.generated()[0]).isEqualTo(argmax(fixture));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"f32", "f16"})
+    void ourLoraR8GivesLlamaDebugRuntimeLoraLogits(String type) throws Exception {
         Path base = f32Base();
-        Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("lora-r8"));
-        Path lora = tmp.resolve("lora-r8-f32.gguf");
-        LoraToGguf.convert(adapter, model, lora, LoraToGguf.LoraType.F32, false);
+        Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("lora-r8-" + type));
+        Path lora = tmp.resolve("lora-r8-" + type + ".gguf");
+        LoraToGguf.convert(adapter, model, lora, LoraToGguf.LoraType.parse(type), false);
 
         LlamaCppOracle.Result r = LlamaCppOracle.run(base, lora, 1, PROMPT, GREEDY, tmp);
         double vsLlamaDebug = maxAbs(r.logits(), f32(DIR + "llamacpp-logits/runtime-lora-r8/exact/llamacpp-tiny-llama-v512-f32.bin"));
         double vsFloat64 = maxAbs(r.logits(), numpy("tiny-llama-v512-lora-r8-merged-f32.json"));
         int[] java = javaGreedy(adapter);
-        System.out.printf("lora-r8 GGUF LoRA in llama.cpp: max |d| vs llama-debug --lora %.3g, vs float64 merge %.3g;"
-                + " greedy %s, pure-Java forward %s%n", vsLlamaDebug, vsFloat64, Arrays.toString(r.generated()), Arrays.toString(java));
+        System.out.printf("lora-r8 %s GGUF LoRA in llama.cpp: max |d| vs llama-debug --lora (F32 adapter) %.3g, vs float64"
+                + " merge %.3g; greedy %s, pure-Java forward %s%n", type, vsLlamaDebug, vsFloat64, Arrays.toString(r.generated()), Arrays.toString(java));
         assertThat(vsLlamaDebug).isLessThan(TOLERANCE);
         assertThat(vsFloat64).isLessThan(TOLERANCE);
         assertThat(r.generated()).containsExactly(java);
