@@ -71,8 +71,9 @@ class LlamaCppOracleIT {
         double d = maxAbs(r.logits(), fixture);
         Map<String, Object> recorded = json(DIR + "llamacpp-greedy/tiny-llama-v512-q4_k_m.json");
         int[] expected = ((List<?>) recorded.get("generated")).stream().mapToInt(o -> ((Number) o).intValue()).toArray();
-        System.out.printf("Q4_K_M in llama.cpp %s: max |d| vs llama-debug logits %.3g; greedy %s (recorded %s)%n",
-                r.json().get("llamaCpp"), d, Arrays.toString(r.generated()), Arrays.toString(expected));
+        System.out.printf("Q4_K_M in llama.cpp %s: max |d| vs llama-debug logits %.3g; greedy %s (recorded %s;"
+                        + " pure-Java forward of the unquantized BF16 model %s)%n", r.json().get("llamaCpp"), d,
+                Arrays.toString(r.generated()), Arrays.toString(expected), Arrays.toString(javaGreedy(null)));
         assertThat(d).isLessThan(TOLERANCE);
         assertThat(r.generated()[0]).isEqualTo(argmax(fixture));
         assertThat(r.generated()).containsExactly(expected);
