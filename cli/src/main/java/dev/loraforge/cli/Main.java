@@ -16,6 +16,8 @@ import picocli.CommandLine.Command;
                 CheckCommand.class,
                 GenerateCommand.class,
                 ConvertBinCommand.class,
+                GgufCommand.class,
+                GgufLoraCommand.class,
         })
 public final class Main implements Runnable {
 
