@@ -160,12 +160,20 @@ public final class HfToGguf {
                 && HfConfig.readJson(tc, ConvertException.Kind.BAD_TOKENIZER).get("add_prefix_space") instanceof Boolean b) {
             SpecialVocab.put(kvs, MetaKv.bool("tokenizer.ggml.add_space_prefix", b));
         }
+        // LlamaModel.set_vocab: SentencePiece first, then (Llama-2-style tokenizer.json: not supported here), then GPT-2 BPE
         if (VocabularyKvs.hasSentencePiece(modelDir)) {
             VocabularyKvs.addSentencePiece(modelDir, config, kvs);
             return;
         }
+        Path tj = modelDir.resolve("tokenizer.json");
+        if (java.nio.file.Files.isRegularFile(tj)
+                && BpeVocabularyKvs.isByteLevelBpe(HfConfig.readJson(tj, ConvertException.Kind.BAD_TOKENIZER))) {
+            BpeVocabularyKvs.addGpt2(modelDir, config, kvs);
+            return;
+        }
         throw new ConvertException(ConvertException.Kind.BAD_TOKENIZER, modelDir
-                + ": no tokenizer.model; only SentencePiece vocabularies are converted so far");
+                + ": no tokenizer.model and no byte-level BPE tokenizer.json (SentencePiece-style tokenizer.json"
+                + " without tokenizer.model is not supported)");
     }
 
     private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\..*");
