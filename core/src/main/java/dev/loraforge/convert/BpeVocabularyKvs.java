@@ -103,8 +103,11 @@ public final class BpeVocabularyKvs {
 
     /** {@code _set_vocab_gpt2}: appends the tokenizer keys to {@code out}. */
     public static void addGpt2(Path dir, HfConfig config, List<MetaKv> out) {
+        addGpt2(dir, config, HfConfig.readJson(dir.resolve("tokenizer.json"), ConvertException.Kind.BAD_TOKENIZER), out);
+    }
+
+    static void addGpt2(Path dir, HfConfig config, Map<String, Object> tj, List<MetaKv> out) {
         Path file = dir.resolve("tokenizer.json");
-        Map<String, Object> tj = HfConfig.readJson(file, ConvertException.Kind.BAD_TOKENIZER);
         if (!isByteLevelBpe(tj)) {
             throw new ConvertException(ConvertException.Kind.BAD_TOKENIZER, file + ": not a byte-level BPE tokenizer");
         }
@@ -157,6 +160,6 @@ public final class BpeVocabularyKvs {
         SpecialVocab.put(out, MetaKv.string("tokenizer.ggml.pre", pre));
         SpecialVocab.put(out, MetaKv.array("tokenizer.ggml.tokens", KvType.STRING, tokens));
         SpecialVocab.put(out, MetaKv.array("tokenizer.ggml.token_type", KvType.INT32, types));
-        new SpecialVocab(dir, true, null, null).addTo(out);
+        new SpecialVocab(dir, true, null, null, tj).addTo(out);
     }
 }

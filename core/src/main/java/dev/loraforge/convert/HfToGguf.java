@@ -166,10 +166,12 @@ public final class HfToGguf {
             return;
         }
         Path tj = modelDir.resolve("tokenizer.json");
-        if (java.nio.file.Files.isRegularFile(tj)
-                && BpeVocabularyKvs.isByteLevelBpe(HfConfig.readJson(tj, ConvertException.Kind.BAD_TOKENIZER))) {
-            BpeVocabularyKvs.addGpt2(modelDir, config, kvs);
-            return;
+        if (java.nio.file.Files.isRegularFile(tj)) {
+            java.util.Map<String, Object> parsed = HfConfig.readJson(tj, ConvertException.Kind.BAD_TOKENIZER);
+            if (BpeVocabularyKvs.isByteLevelBpe(parsed)) {
+                BpeVocabularyKvs.addGpt2(modelDir, config, parsed, kvs);
+                return;
+            }
         }
         throw new ConvertException(ConvertException.Kind.BAD_TOKENIZER, modelDir
                 + ": no tokenizer.model and no byte-level BPE tokenizer.json (SentencePiece-style tokenizer.json"

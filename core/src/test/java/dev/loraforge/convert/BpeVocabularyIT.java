@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * release's tokenizer.json, whose post-processor is ByteLevel only (no BOS in encode): llama.cpp's table gives that
  * hash as "smaug-bpe" (same pre-tokenizer regex as llama-bpe); current Llama-3 files add BOS and hash to llama-bpe.
  */
-class BpeVocabularyTest {
+class BpeVocabularyIT {
     @TempDir
     Path tmp;
 
