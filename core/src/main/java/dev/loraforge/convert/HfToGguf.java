@@ -53,7 +53,8 @@ public final class HfToGguf {
     }
 
     /** Everything the output file will hold, decided before any tensor data is read. */
-    public record Plan(Architecture architecture, OutputType type, List<MetaKv> kvs, List<PlannedTensor> tensors) {
+    public record Plan(Architecture architecture, HfConfig config, OutputType type, List<MetaKv> kvs,
+                       List<PlannedTensor> tensors) {
         public Plan {
             kvs = List.copyOf(kvs);
             tensors = List.copyOf(tensors);
@@ -107,6 +108,9 @@ public final class HfToGguf {
         OutputType floatType = type.quantized() ? OutputType.F16 : type;
 
         List<PlannedTensor> tensors = new ArrayList<>();
+        // generate_extra_tensors comes first in the converter's chain
+        RopeFreqs.factors(config).ifPresent(f -> tensors.add(
+                new PlannedTensor(RopeFreqs.NAME, RopeFreqs.SOURCE, GgmlType.F32, new long[] {f.length}, 0)));
         for (String hf : order) {
             if (Architecture.skipped(hf)) {
                 continue;
@@ -137,7 +141,7 @@ public final class HfToGguf {
         addVocabulary(modelDir, config, kvs);
 
         if (!type.quantized()) {
-            return new Plan(arch, type, kvs, tensors);
+            return new Plan(arch, config, type, kvs, tensors);
         }
         return quantizedPlan(arch, config, type, kvs, tensors);
     }
@@ -219,7 +223,7 @@ public final class HfToGguf {
             tensors.add(new PlannedTensor(t.name(), t.source(), types.get(i), t.dims(), t.permuteHeads()));
         }
         tensors.sort(Comparator.comparing(PlannedTensor::name, LLAMA_CPP_ORDER));
-        return new Plan(arch, type, kvs, tensors);
+        return new Plan(arch, config, type, kvs, tensors);
     }
 
     /** ggml's reference quantizer for {@code type} (what llama-quantize runs without an imatrix). */
@@ -244,8 +248,12 @@ public final class HfToGguf {
      * Writes {@code plan} to {@code out}, atomically. Tensors are encoded in parallel (one per core), each
      * straight into its mapped slice of the output; the bytes do not depend on the order.
      */
-    public static Summary write(Plan plan, TensorProvider provider, Path out, boolean overwrite, Progress progress)
+    public static Summary write(Plan plan, TensorProvider given, Path out, boolean overwrite, Progress progress)
             throws IOException {
+        float[] rope = plan.tensors().stream().anyMatch(t -> t.source().equals(RopeFreqs.SOURCE))
+                ? RopeFreqs.factors(plan.config()).orElseThrow() : null;
+        TensorProvider provider = rope == null ? given
+                : name -> name.equals(RopeFreqs.SOURCE) ? RopeFreqs.view(rope) : given.tensor(name);
         try (GgufWriter w = GgufWriter.create(out, overwrite)) {
             w.addKvs(GgufKvs.of(plan.kvs()));
             long bytes = 0;
