@@ -76,9 +76,10 @@ public final class ModelFiles implements TensorSource {
         List<SafetensorsFile> opened = new ArrayList<>();
         try {
             Map<String, SafetensorsFile> byFile = new LinkedHashMap<>();
+            Path absRoot = root.toAbsolutePath().normalize();
             for (String shard : index.shardFiles()) {
-                Path p = root.resolve(shard).normalize();
-                if (!p.startsWith(root.normalize()) || Path.of(shard).isAbsolute()) {
+                Path p = absRoot.resolve(shard).normalize();
+                if (!p.startsWith(absRoot) || p.equals(absRoot) || Path.of(shard).isAbsolute()) {
                     throw new SafetensorsException(Kind.INDEX_INVALID, indexFile + ": shard name \"" + shard
                             + "\" points outside the model folder");
                 }
@@ -139,14 +140,14 @@ public final class ModelFiles implements TensorSource {
         return Optional.ofNullable(index);
     }
 
-    /** The open files: one, or the shards in file-name order. */
+    /** The open files: one, or the shards in file-name order (none for an index with an empty weight_map). */
     public List<SafetensorsFile> files() {
         return shards;
     }
 
     /** {@code __metadata__} of the first file (transformers writes the same into every shard). */
     public Map<String, String> metadata() {
-        return shards.getFirst().metadata();
+        return shards.isEmpty() ? Map.of() : shards.getFirst().metadata();
     }
 
     /** File order for a single file, sorted by name for a sharded model. */

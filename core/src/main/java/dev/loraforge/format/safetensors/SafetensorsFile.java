@@ -47,7 +47,12 @@ public final class SafetensorsFile implements TensorSource {
             SafetensorsHeader header = SafetensorsHeader.read(path.toString(), ch);
             Arena arena = Arena.ofShared();
             try {
-                MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+                // map exactly the validated extent; a file that changed size since is not the file we checked
+                long size = header.dataStart() + header.dataLength();
+                if (ch.size() != size) {
+                    throw new IOException(path + " changed size while being opened (" + size + " -> " + ch.size() + ")");
+                }
+                MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
                 return new SafetensorsFile(path, header, arena, seg);
             } catch (IOException | RuntimeException e) {
                 arena.close();

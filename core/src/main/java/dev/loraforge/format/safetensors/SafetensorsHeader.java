@@ -3,6 +3,7 @@ package dev.loraforge.format.safetensors;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import dev.loraforge.format.safetensors.SafetensorsException.Kind;
@@ -41,8 +42,10 @@ public final class SafetensorsHeader {
     /** Key of the string-to-string metadata map. */
     public static final String METADATA_KEY = "__metadata__";
 
+    // strings may be as long as the header itself (jackson's default cap is 20 M chars; serde has none)
     private static final JsonFactory JSON = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .streamReadConstraints(StreamReadConstraints.builder().maxStringLength((int) MAX_HEADER_SIZE).build())
             .build();
 
     /** One tensor entry; offsets are relative to the start of the data region. */
@@ -58,14 +61,14 @@ public final class SafetensorsHeader {
 
     private final String source;
     private final long headerLength;
-    private final Map<String, String> metadata;
+    private final java.util.SequencedMap<String, String> metadata;
     private final List<Entry> entries;
     private final Map<String, Entry> byName;
 
     private SafetensorsHeader(String source, long headerLength, Map<String, String> metadata, List<Entry> entries) {
         this.source = source;
         this.headerLength = headerLength;
-        this.metadata = metadata == null ? null : Collections.unmodifiableMap(metadata);
+        this.metadata = metadata == null ? null : Collections.unmodifiableSequencedMap(new LinkedHashMap<>(metadata));
         this.entries = List.copyOf(entries);
         Map<String, Entry> map = HashMap.newHashMap(entries.size());
         for (Entry e : entries) {
@@ -361,7 +364,7 @@ public final class SafetensorsHeader {
         return max;
     }
 
-    /** Metadata in file order; empty when the header has none. */
+    /** Metadata in file order (a SequencedMap, so a writer keeps that order); empty when the header has none. */
     public Map<String, String> metadata() {
         return metadata == null ? Map.of() : metadata;
     }

@@ -17,7 +17,6 @@ import java.util.Arrays;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -32,7 +31,7 @@ import java.util.Map;
  * {@code serialize}: tensors sorted by dtype (descending Rust {@code Dtype} order, i.e. widest alignment
  * first) then by name, compact JSON with {@code __metadata__} first and entry fields dtype, shape,
  * data_offsets, padded with spaces to a multiple of 8. (The library's metadata is a hash map, so with more
- * than one metadata key its key order is arbitrary; we keep the caller's order.)
+ * than one metadata key its key order is arbitrary; we keep the order of a SequencedMap and sort any other.)
  */
 public final class SafetensorsWriter implements AutoCloseable {
 
@@ -164,7 +163,7 @@ public final class SafetensorsWriter implements AutoCloseable {
             jsonString(sb, SafetensorsHeader.METADATA_KEY);
             sb.append(":{");
             boolean firstKey = true;
-            for (Map.Entry<String, String> e : new LinkedHashMap<>(metadata).entrySet()) {
+            for (Map.Entry<String, String> e : deterministicOrder(metadata)) {
                 if (!firstKey) {
                     sb.append(',');
                 }
@@ -204,6 +203,18 @@ public final class SafetensorsWriter implements AutoCloseable {
         System.arraycopy(json, 0, outBytes, SafetensorsHeader.LENGTH_PREFIX_BYTES, json.length);
         Arrays.fill(outBytes, SafetensorsHeader.LENGTH_PREFIX_BYTES + json.length, outBytes.length, (byte) ' ');
         return outBytes;
+    }
+
+    /**
+     * A map with an encounter order (LinkedHashMap, TreeMap, a file's metadata) keeps it; any other map
+     * (HashMap, Map.of, whose order changes between runs) is sorted by key so output is reproducible.
+     */
+    private static List<Map.Entry<String, String>> deterministicOrder(Map<String, String> metadata) {
+        List<Map.Entry<String, String>> entries = new ArrayList<>(metadata.entrySet());
+        if (!(metadata instanceof java.util.SequencedMap<String, String>)) {
+            entries.sort(Map.Entry.comparingByKey(SafetensorsWriter::compareUtf8));
+        }
+        return entries;
     }
 
     /** serde_json's escaping: quote, backslash and control characters only; the rest raw UTF-8. */
@@ -334,18 +345,24 @@ public final class SafetensorsWriter implements AutoCloseable {
         return r;
     }
 
+    /** Declared tensors not yet claimed by {@link #segmentFor} or {@link #write}, in file order. */
+    public synchronized List<String> unwritten() {
+        List<String> missing = new ArrayList<>();
+        for (TensorSpec t : order) {
+            if (!filled.containsKey(t.name())) {
+                missing.add(t.name());
+            }
+        }
+        return missing;
+    }
+
     /** Checks every tensor was filled, flushes, syncs and renames into place. */
     public synchronized void commit() throws IOException {
         if (committed || closed) {
             throw new IllegalStateException(out.target() + ": writer is " + (committed ? "committed" : "closed"));
         }
         if (filled.size() != order.size()) {
-            List<String> missing = new ArrayList<>();
-            for (TensorSpec t : order) {
-                if (!filled.containsKey(t.name())) {
-                    missing.add(t.name());
-                }
-            }
+            List<String> missing = unwritten();
             throw new IllegalStateException(out.target() + ": " + missing.size() + " of " + order.size()
                     + " tensors never written, e.g. " + missing.subList(0, Math.min(5, missing.size())));
         }

@@ -255,7 +255,13 @@ public record ShardIndex(OptionalLong totalSize, Map<String, Object> otherMetada
             if (d == 0) {
                 return (1 / d < 0) ? "-0.0" : "0.0";
             }
-            BigDecimal bd = new BigDecimal(Double.toString(d)).stripTrailingZeros(); // shortest digits
+            BigDecimal bd = new BigDecimal(Double.toString(d)).stripTrailingZeros(); // shortest digits...
+            if (bd.precision() == 2) { // ...except Java keeps 2 digits where 1 would do (4.9E-324 vs Python 5e-324)
+                BigDecimal one = bd.round(new java.math.MathContext(1, java.math.RoundingMode.HALF_EVEN));
+                if (Double.parseDouble(one.toString()) == d) {
+                    bd = one.stripTrailingZeros();
+                }
+            }
             String digits = bd.unscaledValue().abs().toString();
             int exp = digits.length() - 1 - bd.scale(); // decimal exponent of the first digit
             String sign = d < 0 ? "-" : "";

@@ -70,6 +70,17 @@ class ModelFilesTest {
         }
     }
 
+    @Test
+    void relativeFolderPathsWork(@TempDir Path dir) throws IOException {
+        Path sub = dir.resolve("model");
+        Files.createDirectories(sub);
+        twoShards(sub, GOOD);
+        Path rel = Path.of("").toAbsolutePath().relativize(sub);
+        try (ModelFiles m = ModelFiles.open(rel)) {
+            assertThat(m.names()).containsExactly("a", "b", "c");
+        }
+    }
+
     enum Broken {
         NO_FILES(Kind.NO_MODEL_FILES, null),
         MISSING_SHARD(Kind.SHARD_MISSING, index(14, "a", S1, "b", S1, "c", "model-00003-of-00003.safetensors")),

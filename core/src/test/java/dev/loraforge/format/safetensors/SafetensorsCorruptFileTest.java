@@ -148,6 +148,10 @@ class SafetensorsCorruptFileTest {
         assertThat(h.entries()).extracting(SafetensorsHeader.Entry::name).containsExactly("z1", "s", "z2", "f4");
         assertThat(h.entry("s").orElseThrow().shape().rank()).isZero();
         assertThat(h.dataLength()).isEqualTo(5);
+        // a 25 M-char metadata value (over jackson's default string cap, fine for the format)
+        String big = "x".repeat(25_000_000);
+        assertThat(SafetensorsHeader.parse("m", file("{\"__metadata__\":{\"k\":\"" + big + "\"}}", 0))
+                .metadata().get("k")).hasSize(25_000_000);
         // header length need not be a multiple of 8, leading whitespace is JSON whitespace
         byte[] json = " {} ".getBytes(StandardCharsets.UTF_8);
         assertThat(SafetensorsHeader.parse("m", StBytes.raw(json.length, json, 0, 0)).entries()).isEmpty();

@@ -203,5 +203,8 @@ class SafetensorsWriterTest {
         meta.put("a", "2");
         byte[] h = SafetensorsWriter.encodeHeader(meta, List.of());
         assertThat(new String(h, 8, h.length - 8, StandardCharsets.UTF_8)).startsWith("{\"__metadata__\":{\"z\":\"1\",\"a\":\"2\"}}");
+        byte[] sorted = SafetensorsWriter.encodeHeader(Map.of("z", "1", "a", "2", "m", "3"), List.of());
+        assertThat(new String(sorted, 8, sorted.length - 8, StandardCharsets.UTF_8))
+                .startsWith("{\"__metadata__\":{\"a\":\"2\",\"m\":\"3\",\"z\":\"1\"}}");
     }
 }

@@ -1,0 +1,148 @@
+package dev.loraforge.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Bulk conversions between {@code float[]} and little-endian 16-bit float data in a segment (a mapped
+ * tensor, an output buffer). bfloat16 comes in a pair: a plain scalar loop (the reference, element for
+ * element {@link HalfFloat}) and a {@code jdk.incubator.vector} version with identical results; the system
+ * property {@value #VECTOR_PROPERTY}{@code =false} forces the scalar one. float16 uses the JDK's
+ * {@link Float#float16ToFloat}/{@link Float#floatToFloat16} in a plain loop, which the JIT vectorizes itself.
+ * float64 sources round once (see {@link HalfFloat#doubleToBf16}).
+ */
+public final class FloatConversions {
+    /** Set to {@code false} to use only the scalar loops. */
+    public static final String VECTOR_PROPERTY = "loraforge.vector";
+
+    private static final VectorSpecies<Integer> INTS = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> SHORTS =
+            VectorSpecies.of(short.class, VectorShape.forBitSize(INTS.vectorBitSize() / 2));
+
+    private FloatConversions() {
+    }
+
+    /** True unless {@value #VECTOR_PROPERTY} is {@code false}; read on each call so tests can flip it. */
+    public static boolean vectorEnabled() {
+        return !"false".equalsIgnoreCase(System.getProperty(VECTOR_PROPERTY));
+    }
+
+    /** {@code n} bf16 values from {@code src} at byte {@code srcOffset} into {@code dst[dstIndex..]}. */
+    public static void bf16ToFloat(MemorySegment src, long srcOffset, float[] dst, int dstIndex, int n) {
+        if (vectorEnabled() && vectorReadable(src)) {
+            bf16ToFloatVector(src, srcOffset, dst, dstIndex, n);
+        } else {
+            bf16ToFloatScalar(src, srcOffset, dst, dstIndex, n);
+        }
+    }
+
+    /** {@code n} floats rounded to bf16 (nearest even, NaN kept quiet with its sign) into {@code dst}. */
+    public static void floatToBf16(float[] src, int srcIndex, MemorySegment dst, long dstOffset, int n) {
+        if (vectorEnabled() && vectorReadable(dst)) {
+            floatToBf16Vector(src, srcIndex, dst, dstOffset, n);
+        } else {
+            floatToBf16Scalar(src, srcIndex, dst, dstOffset, n);
+        }
+    }
+
+    /** {@code n} float16 values from {@code src} at byte {@code srcOffset} into {@code dst[dstIndex..]}. */
+    public static void f16ToFloat(MemorySegment src, long srcOffset, float[] dst, int dstIndex, int n) {
+        checkRange(src, srcOffset, n);
+        for (int i = 0; i < n; i++) {
+            dst[dstIndex + i] = Float.float16ToFloat(src.get(TensorView.I16_LE, srcOffset + 2L * i));
+        }
+    }
+
+    /** {@code n} floats rounded to float16 (nearest even) into {@code dst}. */
+    public static void floatToF16(float[] src, int srcIndex, MemorySegment dst, long dstOffset, int n) {
+        checkRange(dst, dstOffset, n);
+        for (int i = 0; i < n; i++) {
+            dst.set(TensorView.I16_LE, dstOffset + 2L * i, Float.floatToFloat16(src[srcIndex + i]));
+        }
+    }
+
+    /** {@code n} doubles rounded once to bf16 into {@code dst}. */
+    public static void doubleToBf16(double[] src, int srcIndex, MemorySegment dst, long dstOffset, int n) {
+        checkRange(dst, dstOffset, n);
+        for (int i = 0; i < n; i++) {
+            dst.set(TensorView.I16_LE, dstOffset + 2L * i, HalfFloat.doubleToBf16(src[srcIndex + i]));
+        }
+    }
+
+    /** {@code n} doubles rounded once to float16 into {@code dst}. */
+    public static void doubleToF16(double[] src, int srcIndex, MemorySegment dst, long dstOffset, int n) {
+        checkRange(dst, dstOffset, n);
+        for (int i = 0; i < n; i++) {
+            dst.set(TensorView.I16_LE, dstOffset + 2L * i, HalfFloat.doubleToF16(src[srcIndex + i]));
+        }
+    }
+
+    // ---------------------------------------------------------------- bf16 pair: scalar reference, vector
+
+    static void bf16ToFloatScalar(MemorySegment src, long srcOffset, float[] dst, int dstIndex, int n) {
+        checkRange(src, srcOffset, n);
+        for (int i = 0; i < n; i++) {
+            dst[dstIndex + i] = HalfFloat.bf16ToFloat(src.get(TensorView.I16_LE, srcOffset + 2L * i));
+        }
+    }
+
+    static void floatToBf16Scalar(float[] src, int srcIndex, MemorySegment dst, long dstOffset, int n) {
+        checkRange(dst, dstOffset, n);
+        for (int i = 0; i < n; i++) {
+            dst.set(TensorView.I16_LE, dstOffset + 2L * i, HalfFloat.floatToBf16(src[srcIndex + i]));
+        }
+    }
+
+    static void bf16ToFloatVector(MemorySegment src, long srcOffset, float[] dst, int dstIndex, int n) {
+        checkRange(src, srcOffset, n);
+        java.util.Objects.checkFromIndexSize(dstIndex, n, dst.length);
+        int step = INTS.length();
+        int upper = INTS.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += step) {
+            ShortVector s = ShortVector.fromMemorySegment(SHORTS, src, srcOffset + 2L * i, ByteOrder.LITTLE_ENDIAN);
+            IntVector x = (IntVector) s.convertShape(VectorOperators.S2I, INTS, 0);
+            x.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, dstIndex + i);
+        }
+        bf16ToFloatScalar(src, srcOffset + 2L * i, dst, dstIndex + i, n - i);
+    }
+
+    static void floatToBf16Vector(float[] src, int srcIndex, MemorySegment dst, long dstOffset, int n) {
+        checkRange(dst, dstOffset, n);
+        java.util.Objects.checkFromIndexSize(srcIndex, n, src.length);
+        int step = FLOATS.length();
+        int upper = FLOATS.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += step) {
+            IntVector x = FloatVector.fromArray(FLOATS, src, srcIndex + i).reinterpretAsInts();
+            IntVector high = x.lanewise(VectorOperators.LSHR, 16);
+            // same steps as HalfFloat.floatToBf16: add 0x7FFF plus the kept lsb, keep the top half
+            IntVector rounded = x.add(0x7FFF).add(high.and(1)).lanewise(VectorOperators.LSHR, 16);
+            VectorMask<Integer> nan = x.and(0x7FFFFFFF).compare(VectorOperators.GT, 0x7F800000);
+            IntVector r = rounded.blend(high.or(0x0040), nan);
+            ShortVector s = (ShortVector) r.convertShape(VectorOperators.I2S, SHORTS, 0);
+            s.intoMemorySegment(dst, dstOffset + 2L * i, ByteOrder.LITTLE_ENDIAN);
+        }
+        floatToBf16Scalar(src, srcIndex + i, dst, dstOffset + 2L * i, n - i);
+    }
+
+    /** The Vector API reads and writes native segments and heap segments over byte[] only. */
+    private static boolean vectorReadable(MemorySegment s) {
+        return s.isNative() || s.heapBase().map(b -> b instanceof byte[]).orElse(false);
+    }
+
+    private static void checkRange(MemorySegment s, long offset, int n) {
+        if (n < 0 || offset < 0 || offset > s.byteSize() || 2L * n > s.byteSize() - offset) {
+            throw new IndexOutOfBoundsException(n + " 16-bit values at byte " + offset + " do not fit in "
+                    + s.byteSize() + " bytes");
+        }
+    }
+}
