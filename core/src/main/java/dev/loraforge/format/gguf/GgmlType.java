@@ -5,7 +5,8 @@ import java.util.Optional;
 /**
  * Tensor element types of ggml, with the ids, block sizes and block byte sizes of ggml's type traits.
  * Ids are explicit because ggml has retired some (4, 5, 31-33, 36-38) and a file names types by id.
- * The table is that of llama.cpp 3f545bec (ggml.c type_traits, gguf-py GGML_QUANT_SIZES).
+ * The table is that of llama.cpp 3f545bec's ggml.c type_traits. gguf-py's GGML_QUANT_SIZES agrees except for
+ * Q8_1, where it says 40 bytes; ggml's block_q8_1 has 36 (two halves + 32 quants), and ggml decides file layout.
  */
 public enum GgmlType {
     F32(0, 1, 4),

@@ -39,6 +39,8 @@ public final class GgufException extends LoraforgeException {
         BAD_ALIGNMENT,
         /** A tensor name of GGML_MAX_NAME bytes or more (ggml needs room for the NUL). */
         NAME_TOO_LONG,
+        /** A tensor name with a NUL byte: ggml keeps names as C strings and would cut it there. */
+        NAME_HAS_NUL,
         DUPLICATE_TENSOR,
         /** More than GGML_MAX_DIMS dimensions. */
         TOO_MANY_DIMS,

@@ -22,6 +22,11 @@ public final class GgufFormat {
     public static final long MAX_ARRAY_ELEMENTS = 1L << 30;
     /** Ours: gguf.cpp rejects nested arrays outright, gguf-py reads them; we read a few levels. */
     public static final int MAX_ARRAY_DEPTH = 8;
+    /**
+     * Ours: array elements in all KV pairs together. Each becomes a Java object, so this bounds the heap a
+     * hostile header can claim; real vocabularies (tokens, scores, types, merges) stay near a few million.
+     */
+    public static final long MAX_HEADER_VALUES = 1L << 24;
     /** magic + version + tensor count + KV count. */
     public static final int HEADER_SIZE = 24;
     /** Smallest KV pair: key length 8 + a 1-byte key + type 4 + a 1-byte value. */

@@ -35,6 +35,7 @@ public final class GgufHeaderParser {
     private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
             .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
     private long pos;
+    private long arrayValues;
 
     private GgufHeaderParser(MemorySegment seg, String file) {
         this.seg = seg;
@@ -81,7 +82,7 @@ public final class GgufHeaderParser {
                     + remaining() + " bytes follow the header");
         }
 
-        List<GgufKv> kvs = new ArrayList<>((int) nKv);
+        List<GgufKv> kvs = new ArrayList<>(initialCapacity(nKv));
         Set<String> keys = new HashSet<>();
         for (long i = 0; i < nKv; i++) {
             long at = pos;
@@ -111,7 +112,7 @@ public final class GgufHeaderParser {
             }
         }
 
-        List<GgufTensorInfo> infos = new ArrayList<>((int) nTensors);
+        List<GgufTensorInfo> infos = new ArrayList<>(initialCapacity(nTensors));
         Map<String, Long> names = new HashMap<>();
         for (long i = 0; i < nTensors; i++) {
             infos.add(readTensorInfo(i, names));
@@ -132,6 +133,10 @@ public final class GgufHeaderParser {
         if (nameBytes >= GgufFormat.MAX_NAME) {
             throw fail(NAME_TOO_LONG, "tensor " + i + " at byte " + at + " has a name of " + nameBytes
                     + " bytes; at most " + (GgufFormat.MAX_NAME - 1) + " fit ggml's GGML_MAX_NAME (" + GgufFormat.MAX_NAME + ")");
+        }
+        if (name.indexOf('\0') >= 0) {
+            throw fail(NAME_HAS_NUL, "tensor " + i + " at byte " + at + " has a NUL byte in its name '"
+                    + name.replace("\0", "\\0") + "'; ggml would cut the name there");
         }
         Long prev = names.putIfAbsent(name, i);
         if (prev != null) {
@@ -263,7 +268,12 @@ public final class GgufHeaderParser {
                     + et + " at byte " + at + "; the limit is " + GgufFormat.MAX_ARRAY_ELEMENTS + " and "
                     + remaining() + " bytes remain");
         }
-        List<GgufValue> items = new ArrayList<>((int) n);
+        arrayValues += n;
+        if (arrayValues > GgufFormat.MAX_HEADER_VALUES) {
+            throw fail(ARRAY_TOO_LONG, "key '" + key + "' brings the array elements of the header to " + arrayValues
+                    + "; at most " + GgufFormat.MAX_HEADER_VALUES + " are read");
+        }
+        List<GgufValue> items = new ArrayList<>(initialCapacity(n));
         for (long i = 0; i < n; i++) {
             items.add(readValue(key, et, depth + 1));
         }
@@ -284,13 +294,31 @@ public final class GgufHeaderParser {
             throw fail(STRING_TOO_LONG, what + " at byte " + at + " claims " + Long.toUnsignedString(n)
                     + " bytes; the limit is " + GgufFormat.MAX_STRING_LENGTH + " and " + remaining() + " bytes remain");
         }
-        byte[] b = seg.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
+        byte[] b = new byte[(int) n];
+        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, b, 0, b.length);
         pos += n;
+        if (isAscii(b)) {
+            return new String(b, StandardCharsets.ISO_8859_1); // the common case, without a decoder
+        }
         try {
             return utf8.reset().decode(ByteBuffer.wrap(b)).toString();
         } catch (CharacterCodingException e) {
             throw fail(INVALID_UTF8, what + " at byte " + at + " is not valid UTF-8");
         }
+    }
+
+    /** Counts are only plausible, not proven, until the items are read: don't let them size allocations. */
+    private static int initialCapacity(long n) {
+        return (int) Math.min(n, 4096);
+    }
+
+    private static boolean isAscii(byte[] b) {
+        for (byte x : b) {
+            if (x < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private long readU32() {

@@ -48,7 +48,7 @@ public sealed interface GgufValue permits GgufValue.Scalar, GgufValue.Str, GgufV
             return switch (type) {
                 case FLOAT32 -> Float.intBitsToFloat((int) bits);
                 case FLOAT64 -> Double.longBitsToDouble(bits);
-                case UINT64 -> bits >= 0 ? bits : Math.scalb((double) (bits >>> 1), 1) + (bits & 1);
+                case UINT64 -> bits >= 0 ? bits : (double) ((bits >>> 1) | (bits & 1)) * 2.0; // sticky bit: one rounding
                 case BOOL -> throw new IllegalStateException("BOOL is not a number");
                 default -> asLong();
             };

@@ -41,6 +41,7 @@ public final class GgufWriter implements AutoCloseable {
     private final Set<String> keys = new HashSet<>();
     private final Map<String, GgufTensorInfo> tensors = new LinkedHashMap<>();
     private final Set<String> filled = new HashSet<>();
+    private final List<MemorySegment> mapped = new ArrayList<>();
     private int alignment = GgufFormat.DEFAULT_ALIGNMENT;
     private long dataOffset;
     private State state = State.DECLARING;
@@ -97,6 +98,9 @@ public final class GgufWriter implements AutoCloseable {
         if (nameBytes >= GgufFormat.MAX_NAME) {
             throw fail(NAME_TOO_LONG, "tensor name '" + name + "' has " + nameBytes + " bytes; at most "
                     + (GgufFormat.MAX_NAME - 1) + " are allowed");
+        }
+        if (name.indexOf('\0') >= 0) {
+            throw fail(NAME_HAS_NUL, "tensor name '" + name.replace("\0", "\\0") + "' has a NUL byte");
         }
         if (tensors.containsKey(name)) {
             throw fail(DUPLICATE_TENSOR, "tensor '" + name + "' added twice");
@@ -197,7 +201,11 @@ public final class GgufWriter implements AutoCloseable {
         if (t.byteSize() == 0) {
             return MemorySegment.ofArray(new byte[0]);
         }
-        return out.channel().map(FileChannel.MapMode.READ_WRITE, dataOffset + t.offset(), t.byteSize(), arena);
+        MemorySegment seg = out.channel().map(FileChannel.MapMode.READ_WRITE, dataOffset + t.offset(), t.byteSize(), arena);
+        synchronized (mapped) {
+            mapped.add(seg);
+        }
+        return seg;
     }
 
     /** Copies tensor {@code name}'s bytes from {@code src}, which must hold exactly its byte size. */
@@ -209,9 +217,19 @@ public final class GgufWriter implements AutoCloseable {
         }
         claim(name);
         FileChannel ch = out.channel();
+        // heap segments over float[], short[]... have no byte-buffer view: stage those through a byte[]
+        boolean direct = src.isNative() || src.heapBase().map(b -> b instanceof byte[]).orElse(false);
         for (long done = 0; done < t.byteSize(); done += CHUNK) {
-            long n = Math.min(CHUNK, t.byteSize() - done);
-            writeFully(ch, src.asSlice(done, n).asByteBuffer(), dataOffset + t.offset() + done);
+            int n = (int) Math.min(CHUNK, t.byteSize() - done);
+            ByteBuffer b;
+            if (direct) {
+                b = src.asSlice(done, n).asByteBuffer();
+            } else {
+                byte[] staged = new byte[n];
+                MemorySegment.copy(src, done, MemorySegment.ofArray(staged), 0, n);
+                b = ByteBuffer.wrap(staged);
+            }
+            writeFully(ch, b, dataOffset + t.offset() + done);
         }
     }
 
@@ -231,6 +249,11 @@ public final class GgufWriter implements AutoCloseable {
                 }
                 throw new IllegalStateException("GGUF " + out.target() + ": " + missing.size()
                         + " tensors never written, first '" + missing.getFirst() + "'");
+            }
+        }
+        synchronized (mapped) {
+            for (MemorySegment seg : mapped) {
+                seg.force(); // msync; the fsync in commit() then covers the rest
             }
         }
         arena.close();
