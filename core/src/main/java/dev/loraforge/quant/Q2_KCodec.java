@@ -10,15 +10,19 @@ import static dev.loraforge.quant.GgmlFloat.nearestInt;
  * a 4-bit scale (low) and a 4-bit min (high), each 2-bit quant q gives d·sc·q - dmin·m.
  */
 final class Q2_KCodec extends BlockCodec {
-    static final Q2_KCodec INSTANCE = new Q2_KCodec();
+    static final Q2_KCodec SCALAR = new Q2_KCodec(false);
+    static final Q2_KCodec VECTOR = new Q2_KCodec(true);
     private static final int QK_K = 256;
     private static final int SCALES = 0;
     private static final int QS = 16;
     private static final int D = 80;
     private static final int DMIN = 82;
 
-    private Q2_KCodec() {
+    private final boolean vector;
+
+    private Q2_KCodec(boolean vector) {
         super(GgmlType.Q2_K);
+        this.vector = vector;
     }
 
     @Override
@@ -110,14 +114,24 @@ final class Q2_KCodec extends BlockCodec {
                 int sc = in[SCALES + is++] & 0xFF;
                 float dl = d * (sc & 0xF);
                 float ml = min * (sc >> 4);
-                for (int l = 0; l < 16; ++l) {
-                    y[yi++] = dl * (((in[q + l] & 0xFF) >> shift) & 3) - ml;
+                if (vector) {
+                    QuantVectors.dequantize2Bit(in, q, shift, dl, ml, -1, 0, y, yi);
+                    yi += 16;
+                } else {
+                    for (int l = 0; l < 16; ++l) {
+                        y[yi++] = dl * (((in[q + l] & 0xFF) >> shift) & 3) - ml;
+                    }
                 }
                 sc = in[SCALES + is++] & 0xFF;
                 dl = d * (sc & 0xF);
                 ml = min * (sc >> 4);
-                for (int l = 0; l < 16; ++l) {
-                    y[yi++] = dl * (((in[q + l + 16] & 0xFF) >> shift) & 3) - ml;
+                if (vector) {
+                    QuantVectors.dequantize2Bit(in, q + 16, shift, dl, ml, -1, 0, y, yi);
+                    yi += 16;
+                } else {
+                    for (int l = 0; l < 16; ++l) {
+                        y[yi++] = dl * (((in[q + l + 16] & 0xFF) >> shift) & 3) - ml;
+                    }
                 }
                 shift += 2;
             }

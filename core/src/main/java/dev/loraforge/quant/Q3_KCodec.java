@@ -11,15 +11,19 @@ import static dev.loraforge.quant.GgmlFloat.nearestInt;
  * high bit in hmask; value = d·(sc - 32)·(q - 4).
  */
 final class Q3_KCodec extends BlockCodec {
-    static final Q3_KCodec INSTANCE = new Q3_KCodec();
+    static final Q3_KCodec SCALAR = new Q3_KCodec(false);
+    static final Q3_KCodec VECTOR = new Q3_KCodec(true);
     private static final int QK_K = 256;
     private static final int HMASK = 0;
     private static final int QS = 32;
     private static final int SCALES = 96;
     private static final int D = 108;
 
-    private Q3_KCodec() {
+    private final boolean vector;
+
+    private Q3_KCodec(boolean vector) {
         super(GgmlType.Q3_K);
+        this.vector = vector;
     }
 
     @Override
@@ -107,14 +111,24 @@ final class Q3_KCodec extends BlockCodec {
             int shift = 0;
             for (int j = 0; j < 4; ++j) {
                 float dl = dAll * scale(in, is++);
-                for (int l = 0; l < 16; ++l) {
-                    int v = (((in[q + l] & 0xFF) >> shift) & 3) - ((in[HMASK + l] & m) != 0 ? 0 : 4);
-                    y[yi++] = dl * v;
+                if (vector) {
+                    QuantVectors.dequantize2Bit(in, q, shift, dl, 0f, HMASK, m, y, yi);
+                    yi += 16;
+                } else {
+                    for (int l = 0; l < 16; ++l) {
+                        int v = (((in[q + l] & 0xFF) >> shift) & 3) - ((in[HMASK + l] & m) != 0 ? 0 : 4);
+                        y[yi++] = dl * v;
+                    }
                 }
                 dl = dAll * scale(in, is++);
-                for (int l = 0; l < 16; ++l) {
-                    int v = (((in[q + l + 16] & 0xFF) >> shift) & 3) - ((in[HMASK + l + 16] & m) != 0 ? 0 : 4);
-                    y[yi++] = dl * v;
+                if (vector) {
+                    QuantVectors.dequantize2Bit(in, q + 16, shift, dl, 0f, HMASK + 16, m, y, yi);
+                    yi += 16;
+                } else {
+                    for (int l = 0; l < 16; ++l) {
+                        int v = (((in[q + l + 16] & 0xFF) >> shift) & 3) - ((in[HMASK + l + 16] & m) != 0 ? 0 : 4);
+                        y[yi++] = dl * v;
+                    }
                 }
                 shift += 2;
                 m <<= 1;

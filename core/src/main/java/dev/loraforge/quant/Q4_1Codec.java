@@ -7,11 +7,15 @@ import dev.loraforge.format.gguf.GgmlType;
  * d = (max - min)/15, q = min(15, (int8_t)((x - min)/d + 0.5)).
  */
 final class Q4_1Codec extends BlockCodec {
-    static final Q4_1Codec INSTANCE = new Q4_1Codec();
+    static final Q4_1Codec SCALAR = new Q4_1Codec(false);
+    static final Q4_1Codec VECTOR = new Q4_1Codec(true);
     private static final int QK = 32;
 
-    private Q4_1Codec() {
+    private final boolean vector;
+
+    private Q4_1Codec(boolean vector) {
         super(GgmlType.Q4_1);
+        this.vector = vector;
     }
 
     @Override
@@ -44,6 +48,10 @@ final class Q4_1Codec extends BlockCodec {
     void dequantizeBlock(byte[] in, float[] y, int yOff) {
         float d = getHalf(in, 0);
         float m = getHalf(in, 2);
+        if (vector) {
+            QuantVectors.dequantizeLegacy(in, 4, false, 0, 0, d, m, true, y, yOff);
+            return;
+        }
         for (int j = 0; j < QK / 2; ++j) {
             int x0 = in[4 + j] & 0x0F;
             int x1 = (in[4 + j] & 0xFF) >> 4;

@@ -7,11 +7,15 @@ import dev.loraforge.format.gguf.GgmlType;
  * q = min(31, (int8_t)(x/d + 16.5)); the fifth bits go to qh (bit j for value j).
  */
 final class Q5_0Codec extends BlockCodec {
-    static final Q5_0Codec INSTANCE = new Q5_0Codec();
+    static final Q5_0Codec SCALAR = new Q5_0Codec(false);
+    static final Q5_0Codec VECTOR = new Q5_0Codec(true);
     private static final int QK = 32;
 
-    private Q5_0Codec() {
+    private final boolean vector;
+
+    private Q5_0Codec(boolean vector) {
         super(GgmlType.Q5_0);
+        this.vector = vector;
     }
 
     @Override
@@ -45,6 +49,10 @@ final class Q5_0Codec extends BlockCodec {
     void dequantizeBlock(byte[] in, float[] y, int yOff) {
         float d = getHalf(in, 0);
         int qh = getQh(in, 2);
+        if (vector) {
+            QuantVectors.dequantizeLegacy(in, 6, true, qh, 16, d, 0f, false, y, yOff);
+            return;
+        }
         for (int j = 0; j < QK / 2; ++j) {
             int xh0 = ((qh >>> j) << 4) & 0x10;
             int xh1 = (qh >>> (j + 12)) & 0x10;

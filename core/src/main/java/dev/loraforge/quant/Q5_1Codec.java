@@ -7,11 +7,15 @@ import dev.loraforge.format.gguf.GgmlType;
  * d = (max - min)/31, q = (uint8_t)((x - min)/d + 0.5) (no clamp, as in ggml).
  */
 final class Q5_1Codec extends BlockCodec {
-    static final Q5_1Codec INSTANCE = new Q5_1Codec();
+    static final Q5_1Codec SCALAR = new Q5_1Codec(false);
+    static final Q5_1Codec VECTOR = new Q5_1Codec(true);
     private static final int QK = 32;
 
-    private Q5_1Codec() {
+    private final boolean vector;
+
+    private Q5_1Codec(boolean vector) {
         super(GgmlType.Q5_1);
+        this.vector = vector;
     }
 
     @Override
@@ -49,6 +53,10 @@ final class Q5_1Codec extends BlockCodec {
         float d = getHalf(in, 0);
         float m = getHalf(in, 2);
         int qh = Q5_0Codec.getQh(in, 4);
+        if (vector) {
+            QuantVectors.dequantizeLegacy(in, 8, true, qh, 0, d, m, true, y, yOff);
+            return;
+        }
         for (int j = 0; j < QK / 2; ++j) {
             int xh0 = ((qh >>> j) << 4) & 0x10;
             int xh1 = (qh >>> (j + 12)) & 0x10;

@@ -8,19 +8,23 @@ import dev.loraforge.format.gguf.GgmlType;
  * scales as Q4_K, 5-bit quants as a nibble in qs plus a high bit in qh.
  */
 final class Q5_KCodec extends BlockCodec {
-    static final Q5_KCodec INSTANCE = new Q5_KCodec();
+    static final Q5_KCodec SCALAR = new Q5_KCodec(false);
+    static final Q5_KCodec VECTOR = new Q5_KCodec(true);
     private static final int QK_K = 256;
     private static final int QH = 16;
     private static final int QS = 48;
 
-    private Q5_KCodec() {
+    private final boolean vector;
+
+    private Q5_KCodec(boolean vector) {
         super(GgmlType.Q5_K);
+        this.vector = vector;
     }
 
     @Override
     void quantizeBlock(float[] x, int xOff, byte[] out) {
         byte[] lq = new byte[QK_K];
-        Q4_KCodec.quantizeScales(x, xOff, out, lq, 31, -0.5f, 0.1f, 15, false);
+        Q4_KCodec.quantizeScales(x, xOff, out, lq, 31, -0.5f, 0.1f, 15, vector);
         for (int k = 0; k < QK_K / 8; k++) {
             out[QH + k] = 0;
         }
@@ -61,11 +65,16 @@ final class Q5_KCodec extends BlockCodec {
             float m1 = min * Q4_KCodec.minK4(in, is);
             float d2 = d * Q4_KCodec.scaleK4(in, is + 1);
             float m2 = min * Q4_KCodec.minK4(in, is + 1);
-            for (int l = 0; l < 32; ++l) {
-                y[yi++] = d1 * ((in[ql + l] & 0xF) + ((in[QH + l] & u1) != 0 ? 16 : 0)) - m1;
-            }
-            for (int l = 0; l < 32; ++l) {
-                y[yi++] = d2 * (((in[ql + l] & 0xFF) >> 4) + ((in[QH + l] & u2) != 0 ? 16 : 0)) - m2;
+            if (vector) {
+                QuantVectors.dequantizeQ5_K(in, ql, QH, u1, u2, d1, m1, d2, m2, y, yi);
+                yi += 64;
+            } else {
+                for (int l = 0; l < 32; ++l) {
+                    y[yi++] = d1 * ((in[ql + l] & 0xF) + ((in[QH + l] & u1) != 0 ? 16 : 0)) - m1;
+                }
+                for (int l = 0; l < 32; ++l) {
+                    y[yi++] = d2 * (((in[ql + l] & 0xFF) >> 4) + ((in[QH + l] & u2) != 0 ? 16 : 0)) - m2;
+                }
             }
             ql += 32;
             is += 2;

@@ -107,19 +107,34 @@ public final class QuantMix {
         return new Plan(new ArrayList<>(Arrays.asList(out)), qs.nFallback);
     }
 
-    /** The llama.cpp layer number of a {@code blk.N.} name, -1 for others. */
+    /**
+     * The layer number as llama.cpp reads it, {@code sscanf(name, "blk.%d.", &layer)}: optional blanks and
+     * sign, then digits; what follows the digits does not matter. -1 when there is no number.
+     */
     static int layerOf(String name) {
         if (!name.startsWith("blk.")) {
             return -1;
         }
-        int end = 4;
-        while (end < name.length() && Character.isDigit(name.charAt(end))) {
-            end++;
+        int i = 4;
+        while (i < name.length() && Character.isWhitespace(name.charAt(i))) {
+            i++;
         }
-        if (end == 4 || end >= name.length() || name.charAt(end) != '.' || end - 4 > 9) {
+        boolean negative = false;
+        if (i < name.length() && (name.charAt(i) == '-' || name.charAt(i) == '+')) {
+            negative = name.charAt(i) == '-';
+            i++;
+        }
+        long v = 0;
+        int digits = 0;
+        while (i < name.length() && name.charAt(i) >= '0' && name.charAt(i) <= '9') {
+            v = Math.min(v * 10 + (name.charAt(i) - '0'), Integer.MAX_VALUE);
+            i++;
+            digits++;
+        }
+        if (digits == 0) {
             return -1;
         }
-        return Integer.parseInt(name, 4, end, 10);
+        return (int) (negative ? -v : v);
     }
 
     static Category category(String name) {

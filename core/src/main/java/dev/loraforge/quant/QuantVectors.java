@@ -170,4 +170,73 @@ final class QuantVectors {
             sc += 8;
         }
     }
+
+    /** 8 bytes from {@code in[off..]} as unsigned ints. */
+    private static IntVector u8(byte[] in, int off) {
+        return ((IntVector) ByteVector.fromArray(B8, in, off).convertShape(VectorOperators.B2I, I8, 0)).and(0xFF);
+    }
+
+    private static FloatVector toFloat(IntVector v) {
+        return (FloatVector) v.convertShape(VectorOperators.I2F, F8, 0);
+    }
+
+    /** Lane numbers 0..7. */
+    private static final IntVector IOTA = IntVector.fromArray(I8, new int[]{0, 1, 2, 3, 4, 5, 6, 7}, 0);
+
+    /**
+     * The 32-value legacy blocks with a nibble array at {@code qs} (values j and j+16 in byte j), optional
+     * fifth bits in the 32-bit word {@code qh}, an offset subtracted from each quant and an optional min:
+     * y = (q - offset)·d (+ m).
+     */
+    static void dequantizeLegacy(byte[] in, int qs, boolean hasQh, int qh, int offset, float d, float m, boolean hasMin,
+                                 float[] y, int yOff) {
+        for (int j = 0; j < 16; j += 8) {
+            IntVector b = u8(in, qs + j);
+            IntVector lo = b.and(0x0F);
+            IntVector hi = b.lanewise(VectorOperators.LSHR, 4);
+            if (hasQh) {
+                IntVector shifts = IOTA.add(j);
+                IntVector word = IntVector.broadcast(I8, qh);
+                lo = lo.or(word.lanewise(VectorOperators.LSHR, shifts).and(1).lanewise(VectorOperators.LSHL, 4));
+                hi = hi.or(word.lanewise(VectorOperators.LSHR, shifts.add(16)).and(1).lanewise(VectorOperators.LSHL, 4));
+            }
+            FloatVector flo = toFloat(lo.sub(offset)).mul(d);
+            FloatVector fhi = toFloat(hi.sub(offset)).mul(d);
+            if (hasMin) {
+                flo = flo.add(m);
+                fhi = fhi.add(m);
+            }
+            flo.intoArray(y, yOff + j);
+            fhi.intoArray(y, yOff + j + 16);
+        }
+    }
+
+    /** 16 values of a Q2_K/Q3_K group: dl·(((q >> shift) & 3) - sub) - ml, sub 4 where the hmask bit is clear. */
+    static void dequantize2Bit(byte[] in, int q, int shift, float dl, float ml, int hmask, int m, float[] y, int yOff) {
+        for (int l = 0; l < 16; l += 8) {
+            IntVector v = u8(in, q + l).lanewise(VectorOperators.LSHR, shift).and(3);
+            if (hmask >= 0) {
+                VectorMask<Integer> clear = u8(in, hmask + l).and(m).compare(VectorOperators.EQ, 0);
+                v = v.sub(IntVector.zero(I8).blend(4, clear));
+            }
+            FloatVector f = toFloat(v).mul(dl);
+            if (hmask < 0) {
+                f = f.sub(ml);
+            }
+            f.intoArray(y, yOff + l);
+        }
+    }
+
+    /** 64 values of Q5_K: d1·(low nibble + 16·bit u1 of qh) - m1, then the high nibbles with bit u2. */
+    static void dequantizeQ5_K(byte[] in, int ql, int qh, int u1, int u2, float d1, float m1, float d2, float m2,
+                               float[] y, int yOff) {
+        for (int l = 0; l < 32; l += 8) {
+            IntVector b = u8(in, ql + l);
+            IntVector h = u8(in, qh + l);
+            IntVector lo = b.and(0xF).add(IntVector.zero(I8).blend(16, h.and(u1).compare(VectorOperators.NE, 0)));
+            IntVector hi = b.lanewise(VectorOperators.LSHR, 4).add(IntVector.zero(I8).blend(16, h.and(u2).compare(VectorOperators.NE, 0)));
+            toFloat(lo).mul(d1).sub(m1).intoArray(y, yOff + l);
+            toFloat(hi).mul(d2).sub(m2).intoArray(y, yOff + 32 + l);
+        }
+    }
 }

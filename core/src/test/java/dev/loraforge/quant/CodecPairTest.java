@@ -142,7 +142,7 @@ class CodecPairTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment seg = arena.allocate(raw.length);
             MemorySegment.copy(raw, 0, seg, ValueLayout.JAVA_BYTE, 0, raw.length);
-            float[] y = new float[(int) (raw.length / c.type().typeSize() * c.type().blockSize())];
+            float[] y = new float[raw.length / c.type().typeSize() * c.type().blockSize()];
             c.dequantize(seg, 0, y, 0, y.length);
             return y;
         }

@@ -1,6 +1,7 @@
 package dev.loraforge.quant;
 
 import dev.loraforge.format.gguf.GgmlType;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -19,6 +20,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -37,6 +40,8 @@ class QuantFixtureTest {
             return type + " " + tensor + " x" + rows + " (" + gguf + ")";
         }
     }
+
+    private static final Map<String, byte[]> CACHE = new ConcurrentHashMap<>();
 
     static List<Vector> vectors() {
         List<Vector> out = new ArrayList<>();
@@ -66,7 +71,7 @@ class QuantFixtureTest {
     }
 
     static float[] bf16Input(String name) {
-        byte[] raw = resource(name);
+        byte[] raw = CACHE.computeIfAbsent(name, QuantFixtureTest::resource);
         ByteBuffer bb = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
         float[] x = new float[raw.length / 2];
         for (int i = 0; i < x.length; i++) {
@@ -99,6 +104,7 @@ class QuantFixtureTest {
     void quantizeMatchesLlamaQuantize(Vector v, boolean vector) {
         GgmlCodec codec = GgmlCodec.of(v.type(), vector);
         float[] x = bf16Input(v.input());
+        assertThat(x).as("input rows").isNotEmpty();
         assertThat(x).hasSize(v.rows() * v.cols());
         byte[] got = quantizeRows(codec, x, v.rows(), v.cols());
         if (!v.expected().equals("-")) {
@@ -131,6 +137,19 @@ class QuantFixtureTest {
             bb.putFloat(f);
         }
         assertThat(sha256(bb.array())).as("sha256 of the dequantized float32 values").isEqualTo(v.dequantSha256());
+    }
+
+    @Test
+    void parallelRowsGiveTheSameBytes() {
+        Vector v = vectors().stream().filter(x -> x.type() == GgmlType.Q4_K && x.sha256().length() == 64).findFirst().orElseThrow();
+        float[] x = bf16Input(v.input());
+        GgmlCodec codec = GgmlCodec.of(GgmlType.Q4_K);
+        try (Arena arena = Arena.ofShared()) {
+            MemorySegment seg = arena.allocate(codec.type().rowSize(v.cols()) * v.rows() + 8);
+            codec.quantizeRows(x, 0, v.rows(), v.cols(), seg, 8, true);
+            byte[] got = seg.asSlice(8).toArray(ValueLayout.JAVA_BYTE);
+            assertThat(sha256(got)).isEqualTo(v.sha256());
+        }
     }
 
     private static int firstDifference(byte[] a, byte[] b) {

@@ -196,4 +196,29 @@ class QuantMixTest {
         }
         assertThat(more).containsExactly(0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31);
     }
+
+    @Test
+    void eightExpertModelsBumpAttentionToQ8_0() {
+        var hp = new QuantMix.ModelParams(2, 32, 8, 8);
+        List<QuantMix.Tensor> in = List.of(
+                new QuantMix.Tensor("blk.1.attn_v.weight", new long[]{4096, 1024}, GgmlType.BF16),
+                new QuantMix.Tensor("blk.1.attn_k.weight", new long[]{4096, 1024}, GgmlType.BF16),
+                new QuantMix.Tensor("blk.1.attn_output.weight", new long[]{4096, 4096}, GgmlType.BF16),
+                new QuantMix.Tensor("blk.1.ffn_down_exps.weight", new long[]{14336, 4096, 8}, GgmlType.BF16),
+                new QuantMix.Tensor("blk.1.ffn_gate_inp.weight", new long[]{4096, 8}, GgmlType.F32));
+        assertThat(QuantMix.plan(in, hp, LlamaFileType.MOSTLY_Q4_K_M).types()).containsExactly(
+                GgmlType.Q8_0, GgmlType.Q8_0, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.F32);
+        var bad = new QuantMix.Tensor("blk.7.ffn_down_exps.weight", new long[]{14336, 4096, 8}, GgmlType.BF16);
+        assertThatThrownBy(() -> QuantMix.plan(List.of(bad), hp, LlamaFileType.MOSTLY_Q4_K_M))
+                .isInstanceOf(QuantException.class).hasMessageContaining("blk.7.ffn_down_exps.weight");
+    }
+
+    @Test
+    void layerNumbersAreReadLikeSscanf() {
+        assertThat(QuantMix.layerOf("blk.12.attn_v.weight")).isEqualTo(12);
+        assertThat(QuantMix.layerOf("blk.7x")).isEqualTo(7);
+        assertThat(QuantMix.layerOf("blk.+3.ffn_up.weight")).isEqualTo(3);
+        assertThat(QuantMix.layerOf("blk.x.ffn_up.weight")).isEqualTo(-1);
+        assertThat(QuantMix.layerOf("output.weight")).isEqualTo(-1);
+    }
 }
