@@ -85,6 +85,21 @@ class HfTokenizersIT {
         return out.stream();
     }
 
+    /** BOS/EOS as the tokenizer.json post-processor adds them (llama2: BOS; llama3/qwen3 files: none). */
+    @ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"llama2", "llama3", "qwen3"})
+    void specialTokensMatchHuggingFace(String tokenizer) throws IOException {
+        Path json = dir.resolve(tokenizer + ".json");
+        Tokenizer ours = Tokenizers.fromTokenizerJson(json);
+        List<String> lines = Files.readString(Fixtures.path("corpora/tinyshakespeare.txt")).lines().limit(300).toList();
+        try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(json, Map.of("truncation", "false", "padding", "false"))) {
+            for (String line : lines) {
+                long[] want = hf.encode(line, true, false).getIds();
+                assertThat(Arrays.stream(ours.encode(line, true)).asLongStream().toArray()).as(line).containsExactly(want);
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0} on {1}")
     @MethodSource("cases")
     void everyLineMatchesHuggingFace(String tokenizer, String corpus) throws IOException {
