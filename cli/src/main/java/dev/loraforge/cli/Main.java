@@ -12,6 +12,11 @@ import picocli.CommandLine.Command;
                 InspectCommand.class,
                 GgufCommand.class,
                 GgufLoraCommand.class,
+                MergeCommand.class,
+                UnmergeCommand.class,
+                CombineCommand.class,
+                CheckCommand.class,
+                GenerateCommand.class,
         })
 public final class Main implements Runnable {
 

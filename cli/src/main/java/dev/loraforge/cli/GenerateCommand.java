@@ -1,0 +1,154 @@
+package dev.loraforge.cli;
+
+import dev.loraforge.adapter.LoraAdapter;
+import dev.loraforge.format.safetensors.ModelFiles;
+import dev.loraforge.model.Generator;
+import dev.loraforge.model.LlamaConfig;
+import dev.loraforge.model.LlamaModel;
+import dev.loraforge.model.UnmergedLora;
+import dev.loraforge.tokenizer.Tokenizer;
+import dev.loraforge.tokenizer.Tokenizers;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "generate", description = "Continue a prompt with a model folder (pure-Java forward pass); "
+        + "greedy by default. A PEFT adapter can be applied unmerged.")
+final class GenerateCommand implements Callable<Integer> {
+
+    @Parameters(paramLabel = "MODEL", description = "Hugging Face model folder (config.json, *.safetensors, tokenizer)")
+    Path model;
+
+    @Option(names = {"-p", "--prompt"}, description = "prompt text (BOS added as the tokenizer config says)")
+    String prompt = "";
+
+    @Option(names = "--ids", split = ",", paramLabel = "ID", description = "prompt as token ids instead of text")
+    int[] ids;
+
+    @Option(names = {"-n", "--max-tokens"}, description = "new tokens at most (default ${DEFAULT-VALUE})")
+    int maxTokens = 128;
+
+    @Option(names = "--temperature", description = "0 = greedy (default ${DEFAULT-VALUE})")
+    double temperature = 0;
+
+    @Option(names = "--top-p", description = "nucleus mass for sampling (default ${DEFAULT-VALUE})")
+    double topP = 1;
+
+    @Option(names = "--seed", description = "sampling seed (default ${DEFAULT-VALUE})")
+    long seed = 0;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter folder, applied without merging")
+    Path adapter;
+
+    @Option(names = "--ignore-eos", description = "keep going after an end-of-sequence token")
+    boolean ignoreEos;
+
+    @Option(names = "--print-ids", description = "print the generated token ids instead of text")
+    boolean printIds;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        if (maxTokens < 0) {
+            throw new UsageException("--max-tokens must be >= 0, got " + maxTokens);
+        }
+        if (!(temperature >= 0) || !(topP > 0 && topP <= 1)) {
+            throw new UsageException("--temperature must be >= 0 and --top-p in (0, 1]");
+        }
+        if (ids != null && !prompt.isEmpty()) {
+            throw new UsageException("give either --prompt or --ids, not both");
+        }
+        LlamaConfig config = LlamaConfig.read(model);
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        try (ModelFiles files = ModelFiles.open(model);
+             LoraAdapter lora = adapter == null ? null : LoraAdapter.open(adapter)) {
+            LlamaModel m = lora == null ? LlamaModel.load(config, files) : UnmergedLora.load(config, files, lora);
+            Tokenizer tok = printIds && ids != null ? null : Tokenizers.load(model);
+            int[] input = ids != null ? ids : tok.encode(prompt, true);
+            if (input.length == 0) {
+                if (config.bosTokenId() < 0) {
+                    throw new UsageException("empty prompt and the model has no BOS token; give --prompt or --ids");
+                }
+                input = new int[] {config.bosTokenId()};
+            }
+            var options = new Generator.Options(maxTokens, temperature, topP, seed, !ignoreEos);
+            TextStream stream = printIds ? null : new TextStream(tok, input, out);
+            long t0 = System.nanoTime();
+            int[] generated = Generator.generate(m, input, options, token -> {
+                if (stream != null) {
+                    stream.add(token);
+                }
+                return true;
+            });
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            if (printIds) {
+                StringBuilder sb = new StringBuilder();
+                for (int t : generated) {
+                    sb.append(sb.isEmpty() ? "" : " ").append(t);
+                }
+                out.println(sb);
+            } else {
+                stream.finish();
+            }
+            out.flush();
+            err.printf("%d prompt + %d generated tokens in %.2f s (%.1f tokens/s)%n", input.length, generated.length,
+                    seconds, (input.length + generated.length) / seconds);
+            err.flush();
+        }
+        return ExitCodes.OK;
+    }
+
+    /**
+     * Prints text as tokens arrive: decodes the whole sequence (minus special tokens) and prints what is new,
+     * holding back a trailing U+FFFD until the rest of a multi-byte character arrives.
+     */
+    private static final class TextStream {
+        private final Tokenizer tok;
+        private final List<Integer> ids = new ArrayList<>();
+        private final PrintWriter out;
+        private int printed;
+
+        TextStream(Tokenizer tok, int[] prompt, PrintWriter out) {
+            this.tok = tok;
+            this.out = out;
+            for (int t : prompt) {
+                ids.add(t);
+            }
+            emit(false);
+        }
+
+        void add(int token) {
+            ids.add(token);
+            emit(false);
+        }
+
+        void finish() {
+            emit(true);
+            out.println();
+        }
+
+        private void emit(boolean last) {
+            String text = tok.decode(ids.stream().filter(t -> !tok.isSpecial(t)).mapToInt(Integer::intValue).toArray());
+            int end = text.length();
+            while (!last && end > printed && text.charAt(end - 1) == '\uFFFD') {
+                end--;
+            }
+            if (end > printed) {
+                out.print(text.substring(printed, end));
+                out.flush();
+                printed = end;
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+package dev.loraforge.cli;
+
+import dev.loraforge.adapter.AdapterConfig;
+import dev.loraforge.format.safetensors.ShardPlan;
+import dev.loraforge.io.PythonJson;
+import dev.loraforge.merge.HfCache;
+import dev.loraforge.merge.ModelMerger;
+import dev.loraforge.tensor.DType;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "merge", description = {
+        "Merge LoRA adapters into a base model exactly (float64, one rounding) and save it as sharded safetensors.",
+        "With several adapters, W' = W + Σ weightᵢ·scalingᵢ·Bᵢ·Aᵢ."})
+class MergeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--base", paramLabel = "DIR|HF_NAME",
+            description = "base model folder or Hugging Face name in the local cache (default: the adapter's base_model_name_or_path)")
+    String base;
+
+    @Option(names = "--adapter", paramLabel = "DIR", required = true, description = "PEFT adapter folder (repeatable)")
+    List<Path> adapters = new ArrayList<>();
+
+    @Option(names = "--weight", paramLabel = "W", description = "weight of each adapter, in order (default 1)")
+    List<Double> weights = new ArrayList<>();
+
+    @Option(names = "--out", paramLabel = "DIR", required = true, description = "output folder (must not exist or be empty)")
+    Path out;
+
+    @Option(names = "--dtype", paramLabel = "bf16|f16|f32", description = "output dtype (default: the base's)")
+    String dtype;
+
+    @Option(names = "--max-shard-size", paramLabel = "S", defaultValue = "5GB",
+            description = "largest shard, e.g. 5GB (10^9), 500MB, 10GiB (2^30) (default: ${DEFAULT-VALUE})")
+    String maxShardSize;
+
+    @Option(names = "--overwrite", description = "replace a non-empty output folder")
+    boolean overwrite;
+
+    @Option(names = "--json", description = "print a JSON summary")
+    boolean json;
+
+    @Option(names = "--quiet", description = "no progress bar and no summary")
+    boolean quiet;
+
+    @Override
+    public Integer call() throws IOException {
+        if (!weights.isEmpty() && weights.size() != adapters.size()) {
+            throw new UsageException(weights.size() + " --weight values for " + adapters.size()
+                    + " --adapter folders; give one weight per adapter or none");
+        }
+        List<Double> w = weights.isEmpty() ? adapters.stream().map(a -> 1.0).toList() : weights;
+        DType outType = dtype == null ? null : switch (dtype.toLowerCase(Locale.ROOT)) {
+            case "bf16", "bfloat16" -> DType.BF16;
+            case "f16", "fp16", "float16" -> DType.F16;
+            case "f32", "fp32", "float32" -> DType.F32;
+            default -> throw new UsageException("--dtype must be bf16, f16 or f32, not '" + dtype + "'");
+        };
+        long shard = parseSize(maxShardSize);
+        Path baseDir = resolveBase(base, adapters.getFirst());
+        List<String> command = new ArrayList<>(List.of("loraforge", unmerge() ? "unmerge" : "merge"));
+        command.addAll(spec.commandLine().getParseResult().originalArgs());
+        PrintWriter err = spec.commandLine().getErr();
+        Progress bar = new Progress(err, !quiet && System.console() != null);
+        ModelMerger.Request req = new ModelMerger.Request(baseDir, adapters, w, out, outType, shard, overwrite, command);
+        ModelMerger.Result r = unmerge() ? ModelMerger.unmerge(req, bar) : ModelMerger.merge(req, bar);
+        bar.finish();
+        PrintWriter o = spec.commandLine().getOut();
+        if (json) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("out", r.out().toString());
+            m.put("tensors", r.tensors());
+            m.put("tensors_changed", r.changed());
+            m.put("bytes", r.bytes());
+            m.put("seconds", r.millis() / 1000.0);
+            m.put("files", r.files());
+            m.put("notes", r.notes());
+            m.put("warnings", r.findings().stream().filter(f -> f.severity() != dev.loraforge.adapter.CheckReport.Severity.INFO)
+                    .map(Object::toString).toList());
+            o.println(PythonJson.write(m, 2, false));
+        } else if (!quiet) {
+            r.findings().stream().filter(f -> f.severity() == dev.loraforge.adapter.CheckReport.Severity.WARNING)
+                    .forEach(f -> err.println("loraforge: " + f));
+            r.notes().forEach(n -> err.println("loraforge: note: " + n));
+            o.printf(Locale.ROOT, (unmerge() ? "un" : "") + "merged %d adapter%s into %s: %d tensors (%d changed), %.1f MB in %.1f s%n",
+                    adapters.size(), adapters.size() == 1 ? "" : "s", r.out(), r.tensors(), r.changed(),
+                    r.bytes() / 1e6, r.millis() / 1000.0);
+        }
+        o.flush();
+        err.flush();
+        return ExitCodes.OK;
+    }
+
+    /** True for {@code unmerge}. */
+    boolean unmerge() {
+        return false;
+    }
+
+    /** --base, else the first adapter's base_model_name_or_path, as a folder or from the HF cache. */
+    static Path resolveBase(String base, Path adapter) throws IOException {
+        String name = base;
+        if (name == null) {
+            name = AdapterConfig.read(adapter).baseModelNameOrPath();
+            if (name == null) {
+                throw new UsageException(adapter + ": adapter_config.json names no base model; pass --base");
+            }
+        }
+        return HfCache.resolve(name, HfCache.hubDir(System.getenv(), Path.of(System.getProperty("user.home"))));
+    }
+
+    /** transformers' {@code convert_file_size_to_int}: GB = 10⁹, GiB = 2³⁰, a lowercase final "b" means bits. */
+    static long parseSize(String s) {
+        try {
+            return ShardPlan.parseSize(s);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--max-shard-size '" + s + "' is not a size like 5GB, 500MB or 10GiB");
+        }
+    }
+
+    /** Progress bar on stderr (only on a terminal): tensors, bytes, rate, ETA. */
+    static final class Progress implements ModelMerger.Progress {
+        private final PrintWriter err;
+        private final boolean show;
+        private final long start = System.nanoTime();
+        private final long delayMillis = Long.getLong("loraforge.test.tensorDelayMillis", 0); // for kill tests
+        private long last;
+
+        Progress(PrintWriter err, boolean show) {
+            this.err = err;
+            this.show = show;
+        }
+
+        @Override
+        public void tensorDone(String name, int done, int total, long bytesDone, long bytesTotal) {
+            if (delayMillis > 0) {
+                try {
+                    Thread.sleep(delayMillis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            if (!show) {
+                return;
+            }
+            long now = System.nanoTime();
+            if (now - last < 100_000_000L && done < total) {
+                return;
+            }
+            last = now;
+            double secs = Math.max(1e-9, (now - start) / 1e9);
+            double rate = bytesDone / secs;
+            double eta = rate > 0 ? (bytesTotal - bytesDone) / rate : 0;
+            int width = 30;
+            int fill = (int) (width * (double) bytesDone / Math.max(1, bytesTotal));
+            err.printf(Locale.ROOT, "\r[%s%s] %d/%d tensors  %.1f/%.1f MB  %.1f MB/s  ETA %.0fs ",
+                    "#".repeat(fill), " ".repeat(width - fill), done, total, bytesDone / 1e6, bytesTotal / 1e6,
+                    rate / 1e6, eta);
+            err.flush();
+        }
+
+        void finish() {
+            if (show) {
+                err.println();
+                err.flush();
+            }
+        }
+    }
+}

@@ -1,0 +1,281 @@
+package dev.loraforge.merge;
+
+import dev.loraforge.adapter.AdapterCheck;
+import dev.loraforge.adapter.CheckReport;
+import dev.loraforge.adapter.LoraAdapter;
+import dev.loraforge.format.safetensors.ModelFiles;
+import dev.loraforge.format.safetensors.SafetensorsWriter;
+import dev.loraforge.format.safetensors.ShardIndex;
+import dev.loraforge.format.safetensors.ShardPlan;
+import dev.loraforge.format.safetensors.TensorSpec;
+import dev.loraforge.io.OutputFolder;
+import dev.loraforge.io.PythonJson;
+import dev.loraforge.tensor.DType;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Merges adapters into a Hugging Face model folder and saves the result like transformers'
+ * {@code save_pretrained}: one tensor at a time from the mapped base into mapped output shards (peak memory
+ * a few tensors), shards of at most {@code maxShardBytes} with {@code model.safetensors.index.json}, config
+ * with dtype and tying updated, generation config and tokenizer files copied (the adapter's own tokenizer
+ * files win), and {@code loraforge.json} recording the inputs. Everything is written into a temporary
+ * sibling folder that is renamed into place only when complete.
+ */
+public final class ModelMerger {
+    /** transformers' default {@code max_shard_size}: "5GB" = 5·10⁹ bytes. */
+    public static final long DEFAULT_MAX_SHARD_BYTES = 5_000_000_000L;
+    public static final String SINGLE_FILE = "model.safetensors";
+    /** Files copied from the base, then from the adapter folder (a fine-tune may change the template or add tokens). */
+    public static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer.model",
+            "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "chat_template.jinja",
+            "chat_template.json", "vocab.json", "merges.txt");
+    public static final String RECORD_FILE = "loraforge.json";
+
+    /** What to merge and where. {@code dtype} null keeps each base tensor's dtype. */
+    public record Request(Path base, List<Path> adapters, List<Double> weights, Path out, DType dtype,
+                          long maxShardBytes, boolean overwrite, List<String> command) {
+        public Request {
+            adapters = List.copyOf(adapters);
+            weights = List.copyOf(weights);
+            command = List.copyOf(command);
+            if (adapters.isEmpty()) {
+                throw new IllegalArgumentException("at least one adapter is needed");
+            }
+            if (weights.size() != adapters.size()) {
+                throw new IllegalArgumentException(weights.size() + " weights for " + adapters.size() + " adapters");
+            }
+            if (maxShardBytes <= 0) {
+                throw new IllegalArgumentException("max shard size must be positive, is " + maxShardBytes);
+            }
+        }
+    }
+
+    /** What was written. */
+    public record Result(Path out, int tensors, int changed, long bytes, long millis, List<String> files,
+                         List<String> notes, List<CheckReport.Finding> findings) {
+    }
+
+    /** Called after each tensor (from the merging thread). */
+    @FunctionalInterface
+    public interface Progress {
+        void tensorDone(String name, int done, int total, long bytesDone, long bytesTotal);
+
+        Progress NONE = (n, d, t, b, bt) -> { };
+    }
+
+    private ModelMerger() {
+    }
+
+    /**
+     * Takes adapters back out of a merged model: {@code W = W' − Σ weightᵢ·scalingᵢ·Bᵢ·Aᵢ}, with the same exact
+     * float64 arithmetic and one rounding. Error bound against the original W: the merge rounded once
+     * (|W' − (W + ΔW)| ≤ ½ ulp(W')) and the unmerge rounds once more, so |unmerged − W| ≤ ½ ulp(W') + ½ ulp(W)
+     * in the output dtype: at most 1 ulp where W' and W share a binade, and the result is W itself whenever
+     * that first error is below ½ ulp(W). DoRA and modules_to_save cannot be undone (the row norms and the
+     * replaced tensors are not in the merged model) and are refused.
+     */
+    public static Result unmerge(Request req, Progress progress) throws IOException {
+        for (Path a : req.adapters()) {
+            try (LoraAdapter ad = LoraAdapter.open(a)) {
+                if (ad.config().useDora() || !ad.fullTensors().isEmpty()) {
+                    throw new dev.loraforge.adapter.AdapterException(dev.loraforge.adapter.AdapterException.Kind.UNSUPPORTED_OPTION,
+                            a + ": " + (ad.config().useDora() ? "a DoRA merge" : "modules_to_save")
+                                    + " cannot be unmerged: the merged model does not keep what it replaced");
+                }
+            }
+        }
+        List<Double> negated = req.weights().stream().map(w -> -w).toList();
+        return merge(new Request(req.base(), req.adapters(), negated, req.out(), req.dtype(), req.maxShardBytes(),
+                req.overwrite(), req.command()), progress);
+    }
+
+    public static Result merge(Request req, Progress progress) throws IOException {
+        long t0 = System.nanoTime();
+        List<LoraAdapter> opened = new ArrayList<>();
+        try (ModelFiles baseFiles = ModelFiles.open(req.base())) {
+            Path baseDir = Files.isDirectory(req.base()) ? req.base() : req.base().toAbsolutePath().getParent();
+            Map<String, Object> config = readConfig(baseDir);
+            AdapterCheck.Base base = new AdapterCheck.Base(baseDir, baseFiles, config);
+            List<WeightedAdapter> was = new ArrayList<>();
+            List<CheckReport.Finding> findings = new ArrayList<>();
+            for (int i = 0; i < req.adapters().size(); i++) {
+                LoraAdapter a = LoraAdapter.open(req.adapters().get(i));
+                opened.add(a);
+                findings.addAll(AdapterCheck.check(base, a).findings());
+                was.add(new WeightedAdapter(a, req.weights().get(i)));
+            }
+            MergePlan plan = MergePlan.build(base, was, req.dtype());
+            List<Path> inputs = new ArrayList<>(req.adapters());
+            inputs.add(baseDir);
+            try (OutputFolder folder = OutputFolder.create(req.out(), req.overwrite(), inputs)) {
+                DiskSpace space = DiskSpace.of(folder.temp());
+                List<String> files = writeWeights(plan, folder.temp(), req.maxShardBytes(), space, progress);
+                writeConfig(config, plan, req.dtype(), folder.temp());
+                copyFiles(baseDir, req.adapters(), folder.temp());
+                writeRecord(req, plan, folder.temp());
+                folder.commit();
+                long bytes = plan.ops().stream().mapToLong(op -> op.shape().byteCount(op.outType())).sum();
+                return new Result(folder.target(), plan.ops().size(), (int) plan.changedCount(), bytes,
+                        (System.nanoTime() - t0) / 1_000_000, files, plan.notes(), findings.stream().distinct().toList());
+            }
+        } finally {
+            for (LoraAdapter a : opened) {
+                a.close();
+            }
+        }
+    }
+
+    private static List<String> writeWeights(MergePlan plan, Path dir, long maxShardBytes, DiskSpace space,
+                                             Progress progress) throws IOException {
+        Map<String, MergePlan.Op> byName = new LinkedHashMap<>();
+        List<TensorSpec> specs = new ArrayList<>();
+        for (MergePlan.Op op : plan.ops()) {
+            byName.put(op.name(), op);
+            specs.add(new TensorSpec(op.name(), op.outType(), op.shape()));
+        }
+        ShardPlan shards = ShardPlan.of(specs, maxShardBytes); // transformers' split, in base order
+        long total = shards.totalSize();
+        List<String> files = new ArrayList<>();
+        LowRankKernel kernel = LowRankKernel.preferred();
+        int done = 0;
+        long bytesDone = 0;
+        // one shard at a time: only its pages are mapped, and space is asked for before each
+        for (ShardPlan.Shard shard : shards.shards()) {
+            space.reserve(shard.byteSize());
+            try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(shard.fileName()), Map.of("format", "pt"),
+                    shard.tensors(), false)) {
+                for (TensorSpec t : shard.tensors()) {
+                    try {
+                        MergePlan.compute(byName.get(t.name()), w.segmentFor(t.name()), kernel);
+                    } catch (InternalError e) {
+                        // a fault on a mapped output page: the file system could not back it (full disk, quota)
+                        throw new IOException("could not write " + t.name() + " to " + shard.fileName()
+                                + " (disk full?): " + e.getMessage(), e);
+                    }
+                    bytesDone += t.byteSize();
+                    progress.tensorDone(t.name(), ++done, specs.size(), bytesDone, total);
+                }
+                w.commit();
+            }
+            files.add(shard.fileName());
+        }
+        if (!shards.isSingleFile()) {
+            shards.index().write(dir.resolve(ShardIndex.FILE_NAME), false);
+            files.add(ShardIndex.FILE_NAME);
+        }
+        return files;
+    }
+
+    static Map<String, Object> readConfig(Path baseDir) throws IOException {
+        Path p = baseDir.resolve("config.json");
+        if (!Files.isRegularFile(p)) {
+            return new LinkedHashMap<>();
+        }
+        try {
+            return PythonJson.parseObject(Files.readString(p, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new IOException(p + ": not a JSON object: " + e.getMessage(), e);
+        }
+    }
+
+    /** config.json with the dtype keys it has set to the output dtype, and tying switched off when untied. */
+    private static void writeConfig(Map<String, Object> config, MergePlan plan, DType dtype, Path dir) throws IOException {
+        if (config.isEmpty()) {
+            return;
+        }
+        Map<String, Object> c = new LinkedHashMap<>(config);
+        if (dtype != null) {
+            String torch = switch (dtype) {
+                case BF16 -> "bfloat16";
+                case F16 -> "float16";
+                case F64 -> "float64";
+                default -> "float32";
+            };
+            boolean any = false;
+            for (String k : List.of("torch_dtype", "dtype")) {
+                if (c.containsKey(k)) {
+                    c.put(k, torch);
+                    any = true;
+                }
+            }
+            if (!any) {
+                c.put("torch_dtype", torch);
+            }
+        }
+        if (plan.untied()) {
+            c.put("tie_word_embeddings", false);
+        }
+        Files.writeString(dir.resolve("config.json"), PythonJson.write(c, 2, false) + "\n");
+    }
+
+    private static void copyFiles(Path baseDir, List<Path> adapters, Path dir) throws IOException {
+        Path gen = baseDir.resolve("generation_config.json");
+        if (Files.isRegularFile(gen)) {
+            Files.copy(gen, dir.resolve("generation_config.json"));
+        }
+        for (String f : TOKENIZER_FILES) {
+            Path src = null;
+            for (Path a : adapters) {
+                if (Files.isRegularFile(a.resolve(f))) {
+                    src = a.resolve(f); // the last adapter that has it wins
+                }
+            }
+            if (src == null && Files.isRegularFile(baseDir.resolve(f))) {
+                src = baseDir.resolve(f);
+            }
+            if (src != null) {
+                Files.copy(src, dir.resolve(f));
+            }
+        }
+    }
+
+    private static void writeRecord(Request req, MergePlan plan, Path dir) throws IOException {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("tool", "loraforge");
+        String v = ModelMerger.class.getPackage().getImplementationVersion();
+        r.put("version", v == null ? "dev" : v);
+        r.put("java", Runtime.version().toString());
+        r.put("created", Instant.now().toString());
+        r.put("command", req.command());
+        r.put("base", req.base().toAbsolutePath().normalize().toString());
+        List<Object> adapters = new ArrayList<>();
+        for (int i = 0; i < req.adapters().size(); i++) {
+            Path a = req.adapters().get(i);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("path", a.toAbsolutePath().normalize().toString());
+            m.put("weight", req.weights().get(i));
+            m.put("adapter_model.safetensors_sha256", sha256(a.resolve(LoraAdapter.WEIGHTS_FILE)));
+            m.put("adapter_config.json_sha256", sha256(a.resolve("adapter_config.json")));
+            adapters.add(m);
+        }
+        r.put("adapters", adapters);
+        r.put("dtype", req.dtype() == null ? "base" : req.dtype().name());
+        r.put("tensors", plan.ops().size());
+        r.put("tensors_changed", plan.changedCount());
+        r.put("untied_embeddings", plan.untied());
+        r.put("arithmetic", "float64, one rounding to the output dtype");
+        Files.writeString(dir.resolve(RECORD_FILE), PythonJson.write(r, 2, false) + "\n");
+    }
+
+    public static String sha256(Path file) throws IOException {
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
