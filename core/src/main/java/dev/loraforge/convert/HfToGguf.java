@@ -55,6 +55,11 @@ public final class HfToGguf {
     /** Everything the output file will hold, decided before any tensor data is read. */
     public record Plan(Architecture architecture, HfConfig config, OutputType type, List<MetaKv> kvs,
                        List<PlannedTensor> tensors) {
+        /** Notes about the source folder. */
+        public List<String> notes() {
+            return HfToGguf.notes(config.file().getParent());
+        }
+
         public Plan {
             kvs = List.copyOf(kvs);
             tensors = List.copyOf(tensors);
@@ -71,8 +76,21 @@ public final class HfToGguf {
         TensorView tensor(String hfName);
     }
 
-    /** What was written. */
-    public record Summary(Path file, OutputType type, int tensors, long bytes) {
+    /** What was written, and what the user should know (e.g. a model card that was not read). */
+    public record Summary(Path file, OutputType type, int tensors, long bytes, List<String> notes) {
+        public Summary {
+            notes = List.copyOf(notes);
+        }
+    }
+
+    /** Things llama.cpp's converter would read that this one does not. */
+    static List<String> notes(Path modelDir) {
+        List<String> notes = new ArrayList<>();
+        if (java.nio.file.Files.isRegularFile(modelDir.resolve("README.md"))) {
+            notes.add(modelDir.resolve("README.md") + " is not read as a model card (llama.cpp takes general.* "
+                    + "names, license, tags from its front matter); names come from config.json and the folder name");
+        }
+        return notes;
     }
 
     /**
@@ -298,7 +316,7 @@ public final class HfToGguf {
                 }
             }
             w.finish();
-            return new Summary(out, plan.type(), plan.tensors().size(), bytes);
+            return new Summary(out, plan.type(), plan.tensors().size(), bytes, plan.notes());
         }
     }
 
