@@ -1,22 +1,37 @@
 package dev.loraforge.convert;
 
+import dev.loraforge.adapter.AdapterCheck;
+import dev.loraforge.adapter.LoraAdapter;
 import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.format.gguf.GgufWriter;
 import dev.loraforge.format.safetensors.ModelFiles;
 import dev.loraforge.format.safetensors.SafetensorsFile;
+import dev.loraforge.merge.LowRankKernel;
+import dev.loraforge.merge.MergePlan;
+import dev.loraforge.merge.WeightedAdapter;
 import dev.loraforge.quant.GgmlCodec;
 import dev.loraforge.quant.LlamaFileType;
 import dev.loraforge.quant.QuantMix;
 import dev.loraforge.tensor.TensorSource;
 import dev.loraforge.tensor.TensorView;
-
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -86,7 +101,7 @@ public final class HfToGguf {
     /** Things llama.cpp's converter would read that this one does not. */
     static List<String> notes(Path modelDir) {
         List<String> notes = new ArrayList<>();
-        if (java.nio.file.Files.isRegularFile(modelDir.resolve("README.md"))) {
+        if (Files.isRegularFile(modelDir.resolve("README.md"))) {
             notes.add(modelDir.resolve("README.md") + " is not read as a model card (llama.cpp takes general.* "
                     + "names, license, tags from its front matter); names come from config.json and the folder name");
         }
@@ -114,7 +129,7 @@ public final class HfToGguf {
     }
 
     /** Plans from the tensor names in converter order and their (numpy-order) shapes. */
-    public static Plan plan(Path modelDir, List<String> order, java.util.function.Function<String, long[]> shapeOf,
+    public static Plan plan(Path modelDir, List<String> order, Function<String, long[]> shapeOf,
                             OutputType type) {
         HfConfig config = HfConfig.read(modelDir);
         String hfClass = config.architecture();
@@ -178,7 +193,7 @@ public final class HfToGguf {
 
     private static void addVocabulary(Path modelDir, HfConfig config, List<MetaKv> kvs) {
         Path tc = modelDir.resolve("tokenizer_config.json");
-        if (java.nio.file.Files.isRegularFile(tc)
+        if (Files.isRegularFile(tc)
                 && HfConfig.readJson(tc, ConvertException.Kind.BAD_TOKENIZER).get("add_prefix_space") instanceof Boolean b) {
             SpecialVocab.put(kvs, MetaKv.bool("tokenizer.ggml.add_space_prefix", b));
         }
@@ -188,8 +203,8 @@ public final class HfToGguf {
             return;
         }
         Path tj = modelDir.resolve("tokenizer.json");
-        if (java.nio.file.Files.isRegularFile(tj)) {
-            java.util.Map<String, Object> parsed = HfConfig.readJson(tj, ConvertException.Kind.BAD_TOKENIZER);
+        if (Files.isRegularFile(tj)) {
+            Map<String, Object> parsed = HfConfig.readJson(tj, ConvertException.Kind.BAD_TOKENIZER);
             if (BpeVocabularyKvs.isByteLevelBpe(parsed)) {
                 BpeVocabularyKvs.addGpt2(modelDir, config, parsed, kvs);
                 return;
@@ -280,11 +295,11 @@ public final class HfToGguf {
             }
             w.writeHeader();
             long total = bytes;
-            java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
-            java.util.concurrent.atomic.AtomicLong doneBytes = new java.util.concurrent.atomic.AtomicLong();
+            AtomicInteger done = new AtomicInteger();
+            AtomicLong doneBytes = new AtomicLong();
             int threads = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), plan.tensors().size()));
-            try (java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads)) {
-                List<java.util.concurrent.Future<?>> jobs = new ArrayList<>();
+            try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+                List<Future<?>> jobs = new ArrayList<>();
                 for (PlannedTensor t : plan.tensors()) {
                     jobs.add(pool.submit(() -> {
                         TensorView src = provider.tensor(t.source());
@@ -296,13 +311,13 @@ public final class HfToGguf {
                         return null;
                     }));
                 }
-                for (java.util.concurrent.Future<?> f : jobs) {
+                for (Future<?> f : jobs) {
                     try {
                         f.get();
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         throw new java.io.InterruptedIOException("interrupted while writing " + out);
-                    } catch (java.util.concurrent.ExecutionException e) {
+                    } catch (ExecutionException e) {
                         jobs.forEach(j -> j.cancel(true));
                         Throwable c = e.getCause();
                         if (c instanceof IOException io) {
@@ -340,40 +355,40 @@ public final class HfToGguf {
                 return write(plan(modelDir, src, type), src::get, out, overwrite, progress);
             }
         }
-        List<dev.loraforge.adapter.LoraAdapter> opened = new ArrayList<>();
+        List<LoraAdapter> opened = new ArrayList<>();
         try (ModelFiles src = ModelFiles.open(modelDir)) {
-            List<dev.loraforge.merge.WeightedAdapter> weighted = new ArrayList<>();
+            List<WeightedAdapter> weighted = new ArrayList<>();
             for (AdapterSpec a : adapters) {
-                dev.loraforge.adapter.LoraAdapter la = dev.loraforge.adapter.LoraAdapter.open(a.dir());
+                LoraAdapter la = LoraAdapter.open(a.dir());
                 opened.add(la);
-                weighted.add(new dev.loraforge.merge.WeightedAdapter(la, a.weight()));
+                weighted.add(new WeightedAdapter(la, a.weight()));
             }
             HfConfig config = HfConfig.read(modelDir);
-            dev.loraforge.merge.MergePlan mp = dev.loraforge.merge.MergePlan.build(
-                    new dev.loraforge.adapter.AdapterCheck.Base(modelDir, src, config.params()), weighted, null);
-            java.util.Map<String, dev.loraforge.merge.MergePlan.Op> ops = new java.util.LinkedHashMap<>();
-            for (dev.loraforge.merge.MergePlan.Op op : mp.ops()) {
+            MergePlan mp = MergePlan.build(
+                    new AdapterCheck.Base(modelDir, src, config.params()), weighted, null);
+            Map<String, MergePlan.Op> ops = new LinkedHashMap<>();
+            for (MergePlan.Op op : mp.ops()) {
                 ops.put(op.name(), op);
             }
             List<String> order = converterOrder(src);
-            if (mp.untied() && !order.contains(dev.loraforge.adapter.AdapterCheck.LM_HEAD)) {
+            if (mp.untied() && !order.contains(AdapterCheck.LM_HEAD)) {
                 // the merged folder would store lm_head.weight; in a single file it sorts first
-                order.add(0, dev.loraforge.adapter.AdapterCheck.LM_HEAD);
+                order.add(0, AdapterCheck.LM_HEAD);
             }
             Plan plan = plan(modelDir, order, name -> ops.get(name).shape().dims(), type);
             TensorProvider merged = name -> {
-                dev.loraforge.merge.MergePlan.Op op = ops.get(name);
-                if (op instanceof dev.loraforge.merge.MergePlan.Copy c && c.source().dtype() == c.outType()) {
+                MergePlan.Op op = ops.get(name);
+                if (op instanceof MergePlan.Copy c && c.source().dtype() == c.outType()) {
                     return c.source();
                 }
                 long bytes = op.shape().byteCount(op.outType());
-                MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(bytes, 8);
-                dev.loraforge.merge.MergePlan.compute(op, seg, dev.loraforge.merge.LowRankKernel.preferred());
+                MemorySegment seg = Arena.ofAuto().allocate(bytes, 8);
+                MergePlan.compute(op, seg, LowRankKernel.preferred());
                 return new TensorView(name, op.outType(), op.shape(), seg);
             };
             return write(plan, merged, out, overwrite, progress);
         } finally {
-            for (dev.loraforge.adapter.LoraAdapter la : opened) {
+            for (LoraAdapter la : opened) {
                 la.close();
             }
         }
