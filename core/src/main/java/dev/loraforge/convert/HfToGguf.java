@@ -48,9 +48,13 @@ public final class HfToGguf {
     }
 
     /** One output tensor: GGUF name, HF source name, type, ggml dims ({@code dims[0]} = row length). */
-    public record PlannedTensor(String name, String source, GgmlType type, long[] dims, long permuteHeads) {
+    public record PlannedTensor(String name, String source, GgmlType type, long[] dims, long permuteHeads, float shift) {
         public PlannedTensor {
             dims = dims.clone();
+        }
+
+        PlannedTensor(String name, String source, GgmlType type, long[] dims, long permuteHeads) {
+            this(name, source, type, dims, permuteHeads, 0f);
         }
 
         @Override
@@ -142,10 +146,10 @@ public final class HfToGguf {
 
         List<PlannedTensor> tensors = new ArrayList<>();
         // generate_extra_tensors comes first in the converter's chain
-        RopeFreqs.factors(config).ifPresent(f -> tensors.add(
+        (arch.family() == Architecture.Family.LLAMA ? RopeFreqs.factors(config) : Optional.<float[]>empty()).ifPresent(f -> tensors.add(
                 new PlannedTensor(RopeFreqs.NAME, RopeFreqs.SOURCE, GgmlType.F32, new long[] {f.length}, 0)));
         for (String hf : order) {
-            if (Architecture.skipped(hf)) {
+            if (Architecture.skipped(hf) || arch.dropped(hf)) {
                 continue;
             }
             String name = arch.ggufTensorName(hf).orElseThrow(() -> new ConvertException(
@@ -157,7 +161,7 @@ public final class HfToGguf {
             }
             long heads = arch.permuteHeads(hf, nHead, nHeadKv);
             TensorEncoder.checkPermutable(hf, shape.length == 0 ? 1 : shape[0], heads);
-            tensors.add(new PlannedTensor(name, hf, converterType(name, shape.length, floatType), dims, heads));
+            tensors.add(new PlannedTensor(name, hf, converterType(name, shape.length, floatType), dims, heads, arch.shift(hf)));
         }
 
         long total = 0;
@@ -171,7 +175,7 @@ public final class HfToGguf {
         ModelMetadata.addNaming(ModelMetadata.naming(modelDir, config.params(), total, new long[] {total, total, 0, 0}), kvs);
         ModelMetadata.addModelParameters(arch, config, floatType.fileType(), kvs);
         kvs.add(MetaKv.u32("general.quantization_version", ModelMetadata.QUANT_VERSION));
-        addVocabulary(modelDir, config, kvs);
+        addVocabulary(modelDir, config, arch, kvs);
 
         if (!type.quantized()) {
             return new Plan(arch, config, type, kvs, tensors);
@@ -191,9 +195,23 @@ public final class HfToGguf {
         return type.baseType();
     }
 
-    private static void addVocabulary(Path modelDir, HfConfig config, List<MetaKv> kvs) {
+    private static void addVocabulary(Path modelDir, HfConfig config, Architecture arch, List<MetaKv> kvs) {
+        if (arch.family() == Architecture.Family.GEMMA) {
+            // GemmaModel.set_vocab: SentencePiece, CodeGemma FIM ids, no chat template twice, no space prefix
+            VocabularyKvs.addSentencePiece(modelDir, config, kvs);
+            SpecialVocab fim = new SpecialVocab(modelDir, false, List.of("prefix", "suffix", "middle", "fsep", "eot"), null);
+            fim.setSpecialToken("prefix", 67);
+            fim.setSpecialToken("suffix", 69);
+            fim.setSpecialToken("middle", 68);
+            fim.setSpecialToken("fsep", 70);
+            fim.setSpecialToken("eot", 107);
+            fim.clearChatTemplate();
+            fim.addTo(kvs);
+            SpecialVocab.put(kvs, MetaKv.bool("tokenizer.ggml.add_space_prefix", false));
+            return;
+        }
         Path tc = modelDir.resolve("tokenizer_config.json");
-        if (Files.isRegularFile(tc)
+        if (arch.family() == Architecture.Family.LLAMA && Files.isRegularFile(tc)
                 && HfConfig.readJson(tc, ConvertException.Kind.BAD_TOKENIZER).get("add_prefix_space") instanceof Boolean b) {
             SpecialVocab.put(kvs, MetaKv.bool("tokenizer.ggml.add_space_prefix", b));
         }
@@ -253,7 +271,7 @@ public final class HfToGguf {
         List<PlannedTensor> tensors = new ArrayList<>();
         for (int i = 0; i < f16Tensors.size(); i++) {
             PlannedTensor t = f16Tensors.get(i);
-            tensors.add(new PlannedTensor(t.name(), t.source(), types.get(i), t.dims(), t.permuteHeads()));
+            tensors.add(new PlannedTensor(t.name(), t.source(), types.get(i), t.dims(), t.permuteHeads(), t.shift()));
         }
         tensors.sort(Comparator.comparing(PlannedTensor::name, LLAMA_CPP_ORDER));
         return new Plan(arch, config, type, kvs, tensors);
@@ -305,7 +323,7 @@ public final class HfToGguf {
                         TensorView src = provider.tensor(t.source());
                         MemorySegment dst = w.tensorSegment(t.name());
                         RowQuantizer q = t.type().isQuantized() ? quantizer(t.type()) : null;
-                        TensorEncoder.encode(src, t.permuteHeads(), t.type(), q, dst);
+                        TensorEncoder.encode(src, t.permuteHeads(), t.shift(), t.type(), q, dst);
                         progress.tensorDone(t.name(), done.incrementAndGet(), plan.tensors().size(),
                                 doneBytes.addAndGet(dst.byteSize()), total);
                         return null;

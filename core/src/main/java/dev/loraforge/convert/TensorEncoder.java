@@ -43,6 +43,11 @@ final class TensorEncoder {
 
     /** Writes {@code src} as {@code type} into {@code dst} (exactly the tensor's bytes), permuting rows. */
     static void encode(TensorView src, long nHead, GgmlType type, RowQuantizer quantizer, MemorySegment dst) {
+        encode(src, nHead, 0f, type, quantizer, dst);
+    }
+
+    /** As above, with {@code shift} added to every element in float32 first (Gemma norms: + 1). */
+    static void encode(TensorView src, long nHead, float shift, GgmlType type, RowQuantizer quantizer, MemorySegment dst) {
         long[] shape = src.shape().dims();
         long rows = shape.length == 0 ? 1 : shape[0];
         long rowLen = rows == 0 ? 0 : src.elementCount() / rows;
@@ -50,7 +55,7 @@ final class TensorEncoder {
         int n = Math.toIntExact(rowLen);
         float[] row = new float[n];
         long outRowBytes = type.rowSize(rowLen);
-        boolean rawCopy = (type == GgmlType.F32 && src.dtype() == DType.F32) || (type == GgmlType.F16 && src.dtype() == DType.F16);
+        boolean rawCopy = shift == 0f && ((type == GgmlType.F32 && src.dtype() == DType.F32) || (type == GgmlType.F16 && src.dtype() == DType.F16));
         long inRowBytes = rawCopy ? src.dtype().byteCount(rowLen) : 0;
         for (long r = 0; r < rows; r++) {
             long s = sourceRow(r, rows, nHead);
@@ -60,6 +65,11 @@ final class TensorEncoder {
                 continue;
             }
             src.readFloats(s * rowLen, row, 0, n);
+            if (shift != 0f) {
+                for (int k = 0; k < n; k++) {
+                    row[k] += shift;
+                }
+            }
             switch (type) {
                 case F32 -> {
                     for (int k = 0; k < n; k++) {
