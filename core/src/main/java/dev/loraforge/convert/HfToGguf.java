@@ -215,7 +215,7 @@ public final class HfToGguf {
                 && HfConfig.readJson(tc, ConvertException.Kind.BAD_TOKENIZER).get("add_prefix_space") instanceof Boolean b) {
             SpecialVocab.put(kvs, MetaKv.bool("tokenizer.ggml.add_space_prefix", b));
         }
-        // LlamaModel.set_vocab: SentencePiece first, then (Llama-2-style tokenizer.json: not supported here), then GPT-2 BPE
+        // LlamaModel.set_vocab: SentencePiece first, then a Llama-2-style tokenizer.json (LlamaHfVocab), then GPT-2 BPE
         if (VocabularyKvs.hasSentencePiece(modelDir)) {
             VocabularyKvs.addSentencePiece(modelDir, config, kvs);
             return;
@@ -223,14 +223,17 @@ public final class HfToGguf {
         Path tj = modelDir.resolve("tokenizer.json");
         if (Files.isRegularFile(tj)) {
             Map<String, Object> parsed = HfConfig.readJson(tj, ConvertException.Kind.BAD_TOKENIZER);
+            if (arch.family() == Architecture.Family.LLAMA && LlamaHfVocabularyKvs.accepts(parsed)) {
+                LlamaHfVocabularyKvs.add(modelDir, parsed, kvs);
+                return;
+            }
             if (BpeVocabularyKvs.isByteLevelBpe(parsed)) {
                 BpeVocabularyKvs.addGpt2(modelDir, config, parsed, kvs);
                 return;
             }
         }
         throw new ConvertException(ConvertException.Kind.BAD_TOKENIZER, modelDir
-                + ": no tokenizer.model and no byte-level BPE tokenizer.json (SentencePiece-style tokenizer.json"
-                + " without tokenizer.model is not supported)");
+                + ": no tokenizer.model and no BPE tokenizer.json that the converter knows");
     }
 
     private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\..*");
