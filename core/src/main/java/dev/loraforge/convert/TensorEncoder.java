@@ -2,7 +2,7 @@ package dev.loraforge.convert;
 
 import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.tensor.DType;
-import dev.loraforge.tensor.HalfFloat;
+import dev.loraforge.tensor.FloatConversions;
 import dev.loraforge.tensor.TensorView;
 
 import java.lang.foreign.MemorySegment;
@@ -41,6 +41,16 @@ final class TensorEncoder {
         }
     }
 
+    /** Elements {@code from..from+n} as floats; bulk (vectorized) for the 16-bit types. */
+    private static void readRow(TensorView src, long from, float[] row, int n) {
+        switch (src.dtype()) {
+            case BF16 -> FloatConversions.bf16ToFloat(src.data(), 2 * from, row, 0, n);
+            case F16 -> FloatConversions.f16ToFloat(src.data(), 2 * from, row, 0, n);
+            case F32 -> MemorySegment.copy(src.data(), TensorView.F32_LE, 4 * from, row, 0, n);
+            default -> src.readFloats(from, row, 0, n);
+        }
+    }
+
     /** Writes {@code src} as {@code type} into {@code dst} (exactly the tensor's bytes), permuting rows. */
     static void encode(TensorView src, long nHead, GgmlType type, RowQuantizer quantizer, MemorySegment dst) {
         encode(src, nHead, 0f, type, quantizer, dst);
@@ -64,7 +74,7 @@ final class TensorEncoder {
                 MemorySegment.copy(src.data(), s * inRowBytes, dst, out, inRowBytes);
                 continue;
             }
-            src.readFloats(s * rowLen, row, 0, n);
+            readRow(src, s * rowLen, row, n);
             if (shift != 0f) {
                 for (int k = 0; k < n; k++) {
                     row[k] += shift;
@@ -76,16 +86,8 @@ final class TensorEncoder {
                         dst.set(TensorView.F32_LE, out + 4L * k, row[k]);
                     }
                 }
-                case F16 -> {
-                    for (int k = 0; k < n; k++) {
-                        dst.set(TensorView.I16_LE, out + 2L * k, HalfFloat.floatToF16(row[k]));
-                    }
-                }
-                case BF16 -> {
-                    for (int k = 0; k < n; k++) {
-                        dst.set(TensorView.I16_LE, out + 2L * k, HalfFloat.floatToBf16(row[k]));
-                    }
-                }
+                case F16 -> FloatConversions.floatToF16(row, 0, dst, out, n);
+                case BF16 -> FloatConversions.floatToBf16(row, 0, dst, out, n);
                 default -> {
                     if (quantizer == null) {
                         throw new ConvertException(ConvertException.Kind.UNSUPPORTED_TYPE,
