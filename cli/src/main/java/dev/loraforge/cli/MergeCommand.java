@@ -118,7 +118,14 @@ class MergeCommand implements Callable<Integer> {
                 throw new UsageException(adapter + ": adapter_config.json names no base model; pass --base");
             }
         }
-        return HfCache.resolve(name, HfCache.hubDir(System.getenv(), Path.of(System.getProperty("user.home"))));
+        Path hub = HfCache.hubDir(System.getenv(), Path.of(System.getProperty("user.home")));
+        try {
+            return HfCache.resolve(name, hub);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new UsageException((base == null ? "the adapter's base_model_name_or_path '" + name + "'" : "--base " + name)
+                    + ": no such folder, and not in the Hugging Face cache " + hub
+                    + " (loraforge never downloads); pass --base with the model folder");
+        }
     }
 
     /** transformers' {@code convert_file_size_to_int}: GB = 10⁹, GiB = 2³⁰, a lowercase final "b" means bits. */

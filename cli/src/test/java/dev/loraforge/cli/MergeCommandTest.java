@@ -109,6 +109,13 @@ class MergeCommandTest {
     }
 
     @Test
+    void baseNamedByTheAdapterThatIsNowhereIsAUsageError() {
+        Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("adapter")); // base_model_name_or_path "tiny-llama-v512"
+        Run r = run("merge", "--adapter", adapter.toString(), "--out", tmp.resolve("o").toString());
+        assertOneLineError(r, ExitCodes.USAGE, "'tiny-llama-v512'", "never downloads");
+    }
+
+    @Test
     void checkReportsOkAndMismatch() {
         Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("adapter"));
         Run ok = run("check", "--base", tinyLlama.toString(), "--adapter", adapter.toString());
