@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 CombineCommand.class,
                 CheckCommand.class,
                 GenerateCommand.class,
+                ConvertBinCommand.class,
         })
 public final class Main implements Runnable {
 
