@@ -8,7 +8,8 @@ import static dev.loraforge.quant.GgmlFloat.nearestInt;
  * Q4_K: 256 values in 8 groups of 32,
  * {@code block_q4_K { ggml_half d, dmin; uint8_t scales[12]; uint8_t qs[128]; }}; 6-bit scale and min
  * per group packed into 12 bytes ({@code get_scale_min_k4}), value = d·sc·q - dmin·m.
- * The vector kernel only takes over order-free element-wise steps; every sum stays scalar.
+ * The vector kernel runs the 8 groups' scale searches side by side, one group per lane, each in C's
+ * operation order ({@link KQuantLanes}), and the order-free element-wise steps.
  */
 final class Q4_KCodec extends BlockCodec {
     static final Q4_KCodec SCALAR = new Q4_KCodec(false);
@@ -51,27 +52,31 @@ final class Q4_KCodec extends BlockCodec {
         float[] mins = new float[QK_K / 32];
         float[] scales = new float[QK_K / 32];
         float[] theMin = new float[1];
+        if (vector) {
+            searchLanes(x, xOff, lq, nmax, rmin, rdelta, nstep, scales, mins);
+        } else {
+            for (int j = 0; j < QK_K / 32; ++j) {
+                float sumX2 = 0;
+                for (int l = 0; l < 32; ++l) {
+                    sumX2 += x[xOff + 32 * j + l] * x[xOff + 32 * j + l];
+                }
+                float avX = (float) Math.sqrt(sumX2 / 32);
+                for (int l = 0; l < 32; ++l) {
+                    weights[l] = avX + Math.abs(x[xOff + 32 * j + l]);
+                }
+                scales[j] = KQuantSearch.makeQkx2Quants(32, nmax, x, xOff + 32 * j, weights, lq, 32 * j, theMin, laux,
+                        rmin, rdelta, nstep, false);
+                mins[j] = theMin[0];
+            }
+        }
         float maxScale = 0;
         float maxMin = 0;
         for (int j = 0; j < QK_K / 32; ++j) {
-            float sumX2 = 0;
-            for (int l = 0; l < 32; ++l) {
-                sumX2 += x[xOff + 32 * j + l] * x[xOff + 32 * j + l];
+            if (scales[j] > maxScale) {
+                maxScale = scales[j];
             }
-            float avX = (float) Math.sqrt(sumX2 / 32);
-            for (int l = 0; l < 32; ++l) {
-                weights[l] = avX + Math.abs(x[xOff + 32 * j + l]);
-            }
-            scales[j] = KQuantSearch.makeQkx2Quants(32, nmax, x, xOff + 32 * j, weights, lq, 32 * j, theMin, laux,
-                    rmin, rdelta, nstep, false);
-            mins[j] = theMin[0];
-            float scale = scales[j];
-            if (scale > maxScale) {
-                maxScale = scale;
-            }
-            float min = mins[j];
-            if (min > maxMin) {
-                maxMin = min;
+            if (mins[j] > maxMin) {
+                maxMin = mins[j];
             }
         }
         float invScale = maxScale > 0 ? 63.f / maxScale : 0.f;
@@ -105,6 +110,35 @@ final class Q4_KCodec extends BlockCodec {
             for (int ii = 0; ii < 32; ++ii) {
                 int l = nearestInt((x[xOff + 32 * j + ii] + dm) / d);
                 lq[32 * j + ii] = (byte) Math.max(0, Math.min(nmax, l));
+            }
+        }
+    }
+
+    /** Per-thread transposed copies of one super-block for {@link KQuantLanes}. */
+    private record Lanes(float[] xt, float[] wt, float[] lq, float[] laux, float[] scale, float[] min) {
+        Lanes() {
+            this(new float[QK_K], new float[QK_K], new float[QK_K], new float[QK_K], new float[8], new float[8]);
+        }
+    }
+
+    private static final ThreadLocal<Lanes> LANES = ThreadLocal.withInitial(Lanes::new);
+
+    /** The 8 groups' weights and {@code make_qkx2_quants} searches at once, one group per lane. */
+    private static void searchLanes(float[] x, int xOff, byte[] lq, int nmax, float rmin, float rdelta, int nstep,
+                                    float[] scales, float[] mins) {
+        Lanes t = LANES.get();
+        for (int j = 0; j < 8; ++j) {
+            for (int l = 0; l < 32; ++l) {
+                t.xt[l * 8 + j] = x[xOff + 32 * j + l];
+            }
+        }
+        KQuantLanes.weights(32, t.xt, t.wt);
+        KQuantLanes.makeQkx2Quants(32, nmax, t.xt, t.wt, t.lq, t.laux, t.scale, t.min, rmin, rdelta, nstep, false);
+        for (int j = 0; j < 8; ++j) {
+            scales[j] = t.scale[j];
+            mins[j] = t.min[j];
+            for (int l = 0; l < 32; ++l) {
+                lq[32 * j + l] = (byte) t.lq[l * 8 + j];
             }
         }
     }
