@@ -300,7 +300,9 @@ public final class HfToGguf {
 
     /**
      * Writes {@code plan} to {@code out}, atomically. Tensors are encoded in parallel (one per core), each
-     * straight into its mapped slice of the output; the bytes do not depend on the order.
+     * through a bounded buffer written at its place in the output (no mapped output pages, and source pages
+     * released as rows are done, so resident memory does not grow with the model); the bytes do not depend
+     * on the order.
      */
     public static Summary write(Plan plan, TensorProvider given, Path out, boolean overwrite, Progress progress)
             throws IOException {
@@ -311,8 +313,11 @@ public final class HfToGguf {
         try (GgufWriter w = GgufWriter.create(out, overwrite)) {
             w.addKvs(GgufKvs.of(plan.kvs()));
             long bytes = 0;
+            Map<String, Long> sizes = new LinkedHashMap<>();
             for (PlannedTensor t : plan.tensors()) {
-                bytes += w.addTensor(t.name(), t.type(), t.dims());
+                long size = w.addTensor(t.name(), t.type(), t.dims());
+                sizes.put(t.name(), size);
+                bytes += size;
             }
             w.writeHeader();
             long total = bytes;
@@ -324,11 +329,11 @@ public final class HfToGguf {
                 for (PlannedTensor t : plan.tensors()) {
                     jobs.add(pool.submit(() -> {
                         TensorView src = provider.tensor(t.source());
-                        MemorySegment dst = w.tensorSegment(t.name());
+                        long size = sizes.get(t.name());
                         RowQuantizer q = t.type().isQuantized() ? quantizer(t.type()) : null;
-                        TensorEncoder.encode(src, t.permuteHeads(), t.shift(), t.type(), q, dst);
+                        TensorEncoder.encode(src, t.permuteHeads(), t.shift(), t.type(), q, size, w.tensorSink(t.name()));
                         progress.tensorDone(t.name(), done.incrementAndGet(), plan.tensors().size(),
-                                doneBytes.addAndGet(dst.byteSize()), total);
+                                doneBytes.addAndGet(size), total);
                         return null;
                     }));
                 }

@@ -1,17 +1,21 @@
 package dev.loraforge.convert;
 
 import dev.loraforge.format.gguf.GgmlType;
+import dev.loraforge.format.gguf.GgufWriter;
 import dev.loraforge.tensor.DType;
 import dev.loraforge.tensor.FloatConversions;
 import dev.loraforge.tensor.TensorView;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
  * Writes one GGUF tensor from an HF tensor, row by row: the q/k row permutation of
  * {@code LlamaModel.permute}, then the element conversion convert_hf_to_gguf.py applies
  * (F32 widening, numpy {@code astype(float16)} = round to nearest even, gguf-py's BF16 = quiet NaN + RNE)
- * or a quantizer. Only one row is held in memory.
+ * or a quantizer. Only one row and one output chunk are held in memory.
  */
 final class TensorEncoder {
     private TensorEncoder() {
@@ -58,6 +62,24 @@ final class TensorEncoder {
 
     /** As above, with {@code shift} added to every element in float32 first (Gemma norms: + 1). */
     static void encode(TensorView src, long nHead, float shift, GgmlType type, RowQuantizer quantizer, MemorySegment dst) {
+        long expected = dst.byteSize();
+        try {
+            encode(src, nHead, shift, type, quantizer, expected, (at, part) -> MemorySegment.copy(part, 0, dst, at, part.byteSize()));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // copying between segments does no I/O
+        }
+    }
+
+    /** Output bytes staged before each write to the sink; bounds the memory one encoding thread touches. */
+    static final long CHUNK_BYTES = 8L << 20;
+
+    /**
+     * Encodes {@code src} into {@code outBytes} bytes written to {@code sink} in row-aligned pieces of about
+     * {@link #CHUNK_BYTES}. Source pages of a mapped tensor are released as rows are done, so the resident
+     * set stays near one chunk per thread however large the tensor.
+     */
+    static void encode(TensorView src, long nHead, float shift, GgmlType type, RowQuantizer quantizer, long outBytes,
+                       GgufWriter.TensorSink sink) throws IOException {
         long[] shape = src.shape().dims();
         long rows = shape.length == 0 ? 1 : shape[0];
         long rowLen = rows == 0 ? 0 : src.elementCount() / rows;
@@ -65,41 +87,60 @@ final class TensorEncoder {
         int n = Math.toIntExact(rowLen);
         float[] row = new float[n];
         long outRowBytes = type.rowSize(rowLen);
+        if (rows * outRowBytes != outBytes) {
+            throw new IllegalStateException("tensor '" + src.name() + "': " + rows * outRowBytes + " bytes to write, "
+                    + outBytes + " expected");
+        }
         boolean rawCopy = shift == 0f && ((type == GgmlType.F32 && src.dtype() == DType.F32) || (type == GgmlType.F16 && src.dtype() == DType.F16));
-        long inRowBytes = rawCopy ? src.dtype().byteCount(rowLen) : 0;
-        for (long r = 0; r < rows; r++) {
-            long s = sourceRow(r, rows, nHead);
-            long out = r * outRowBytes;
-            if (rawCopy) {
-                MemorySegment.copy(src.data(), s * inRowBytes, dst, out, inRowBytes);
-                continue;
-            }
-            readRow(src, s * rowLen, row, n);
-            if (shift != 0f) {
-                for (int k = 0; k < n; k++) {
-                    row[k] += shift;
-                }
-            }
-            switch (type) {
-                case F32 -> {
-                    for (int k = 0; k < n; k++) {
-                        dst.set(TensorView.F32_LE, out + 4L * k, row[k]);
+        long inRowBytes = src.dtype().byteCount(rowLen);
+        long chunkRows = Math.max(1, Math.min(rows, CHUNK_BYTES / Math.max(1, outRowBytes)));
+        // permuted rows of a head are read out of order: release the source once the head is done
+        long releaseRows = nHead > 0 ? rows / nHead : 1;
+        boolean release = src.data().isMapped();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(Math.max(1, chunkRows * outRowBytes), 64);
+            for (long r0 = 0; r0 < rows; r0 += chunkRows) {
+                long r1 = Math.min(rows, r0 + chunkRows);
+                for (long r = r0; r < r1; r++) {
+                    long s = sourceRow(r, rows, nHead);
+                    long out = (r - r0) * outRowBytes;
+                    if (rawCopy) {
+                        MemorySegment.copy(src.data(), s * inRowBytes, buf, out, inRowBytes);
+                    } else {
+                        encodeRow(src, s * rowLen, row, n, shift, type, quantizer, buf, out);
                     }
                 }
-                case F16 -> FloatConversions.floatToF16(row, 0, dst, out, n);
-                case BF16 -> FloatConversions.floatToBf16(row, 0, dst, out, n);
-                default -> {
-                    if (quantizer == null) {
-                        throw new ConvertException(ConvertException.Kind.UNSUPPORTED_TYPE,
-                                "no quantizer for " + type + " (tensor '" + src.name() + "')");
+                sink.write(r0 * outRowBytes, buf.asSlice(0, (r1 - r0) * outRowBytes));
+                if (release) {
+                    long done = r1 / releaseRows * releaseRows; // whole heads only
+                    long from = r0 / releaseRows * releaseRows;
+                    if (done > from) {
+                        src.data().asSlice(from * inRowBytes, (done - from) * inRowBytes).unload();
                     }
-                    quantizer.quantize(row, n, dst, out);
                 }
             }
         }
-        if (rows * outRowBytes != dst.byteSize()) {
-            throw new IllegalStateException("tensor '" + src.name() + "': wrote " + rows * outRowBytes + " of "
-                    + dst.byteSize() + " bytes");
+    }
+
+    private static void encodeRow(TensorView src, long from, float[] row, int n, float shift, GgmlType type,
+                                  RowQuantizer quantizer, MemorySegment dst, long out) {
+        readRow(src, from, row, n);
+        if (shift != 0f) {
+            for (int k = 0; k < n; k++) {
+                row[k] += shift;
+            }
+        }
+        switch (type) {
+            case F32 -> MemorySegment.copy(row, 0, dst, TensorView.F32_LE, out, n);
+            case F16 -> FloatConversions.floatToF16(row, 0, dst, out, n);
+            case BF16 -> FloatConversions.floatToBf16(row, 0, dst, out, n);
+            default -> {
+                if (quantizer == null) {
+                    throw new ConvertException(ConvertException.Kind.UNSUPPORTED_TYPE,
+                            "no quantizer for " + type + " (tensor '" + src.name() + "')");
+                }
+                quantizer.quantize(row, n, dst, out);
+            }
         }
     }
 }

@@ -26,7 +26,7 @@ import java.util.Set;
  *
  * <p>Use: {@link #addKv} and {@link #addTensor} for everything, {@link #writeHeader()} (offsets are fixed
  * then), then fill every tensor once, in any order and from any threads, through {@link #tensorSegment} (a
- * mapped read-write slice of the output) or {@link #writeTensor}; {@link #finish()} checks that every tensor
+ * mapped read-write slice of the output), {@link #tensorSink} (pieces through the channel) or {@link #writeTensor}; {@link #finish()} checks that every tensor
  * was given, flushes and renames the file into place. Closing without finishing deletes the partial file.
  * The output depends only on what was declared and written.
  */
@@ -206,6 +206,29 @@ public final class GgufWriter implements AutoCloseable {
             mapped.add(seg);
         }
         return seg;
+    }
+
+    /** Writes a claimed tensor's bytes in pieces at offsets within the tensor (any order, one thread per sink). */
+    public interface TensorSink {
+        /** Writes the bytes of native segment {@code part} at byte {@code at} of the tensor. */
+        void write(long at, MemorySegment part) throws IOException;
+    }
+
+    /**
+     * Claims tensor {@code name} for writing through the file channel in pieces: no mapped output pages, so
+     * the process's resident memory stays bounded by the caller's buffers. Pieces must cover the tensor.
+     */
+    public TensorSink tensorSink(String name) {
+        GgufTensorInfo t = claim(name);
+        long base = dataOffset + t.offset();
+        FileChannel ch = out.channel();
+        return (at, part) -> {
+            if (at < 0 || part.byteSize() > t.byteSize() - at) {
+                throw new IndexOutOfBoundsException("tensor '" + name + "' has " + t.byteSize() + " bytes; "
+                        + part.byteSize() + " given at " + at);
+            }
+            writeFully(ch, part.asByteBuffer(), base + at);
+        };
     }
 
     /** Copies tensor {@code name}'s bytes from {@code src}, which must hold exactly its byte size. */
