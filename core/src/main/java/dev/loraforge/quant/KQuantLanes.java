@@ -7,7 +7,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link KQuantSearch#makeQkx2Quants} run on {@link #LANES} groups at once: lane k computes group k's
+ * {@link KQuantSearch#makeQkx2Quants} and {@link KQuantSearch#makeQxQuants} run on {@link #LANES} groups at once: lane k computes group k's
  * sequential C code with the same float operations in the same order (no reordered sums, no FMA), so
  * every lane's result is bit-identical to the scalar search. Branches become per-lane blends.
  * Inputs are transposed: element i of group k is at {@code [i * LANES + k]}.
@@ -17,13 +17,79 @@ final class KQuantLanes {
     }
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    /** Groups searched together: the 8 groups of one Q4_K/Q5_K super-block. */
+    /** Groups searched together: the 8 groups of one Q4_K/Q5_K super-block, half of a Q6_K one. */
     static final int LANES = F.length();
 
-    /** ggml's {@code nearest_int} lane-wise: the 1.5·2²³ trick, then clamp to [0, nmax], as float. */
-    private static FloatVector nearestClamped(FloatVector v, int nmax) {
+    /** ggml's {@code nearest_int} lane-wise: the 1.5·2²³ trick, then clamp to [lo, hi], as float. */
+    private static FloatVector nearestClamped(FloatVector v, int lo, int hi) {
         IntVector i = v.add(12582912.f).reinterpretAsInts().and(0x007fffff).sub(0x00400000);
-        return (FloatVector) i.max(0).min(nmax).convert(VectorOperators.I2F, 0);
+        return (FloatVector) i.max(lo).min(hi).convert(VectorOperators.I2F, 0);
+    }
+
+    private static FloatVector nearestClamped(FloatVector v, int nmax) {
+        return nearestClamped(v, 0, nmax);
+    }
+
+    /**
+     * {@code make_qx_quants} (rmse_type 1, no importance weights) for {@link #LANES} groups of {@code n}, as
+     * Q6_K runs it: levels + nmax (as floats, in [0, 2·nmax)) to {@code lq}, the scales to {@code scaleOut}.
+     */
+    static void makeQxQuants(int n, int nmax, float[] xt, float[] lq, float[] laux, float[] scaleOut) {
+        FloatVector zero = FloatVector.zero(F);
+        FloatVector max = zero;
+        FloatVector amax = zero;
+        for (int i = 0; i < n; ++i) {
+            FloatVector xi = FloatVector.fromArray(F, xt, i * LANES);
+            FloatVector ax = xi.abs();
+            VectorMask<Float> bigger = ax.compare(VectorOperators.GT, amax);
+            amax = amax.blend(ax, bigger);
+            max = max.blend(xi, bigger);
+        }
+        VectorMask<Float> flat = amax.lt(KQuantSearch.GROUP_MAX_EPS); // C returns early: levels 0, scale 0
+        FloatVector offset = FloatVector.broadcast(F, (float) nmax);
+        FloatVector iscale = FloatVector.broadcast(F, (float) -nmax).div(max);
+        FloatVector sumlx = zero;
+        FloatVector suml2 = zero;
+        for (int i = 0; i < n; ++i) {
+            FloatVector xi = FloatVector.fromArray(F, xt, i * LANES);
+            FloatVector l = nearestClamped(iscale.mul(xi), -nmax, nmax - 1);
+            l.add(offset).intoArray(lq, i * LANES);
+            FloatVector w = xi.mul(xi);
+            sumlx = sumlx.add(w.mul(xi).mul(l));
+            suml2 = suml2.add(w.mul(l).mul(l));
+        }
+        FloatVector scale = sumlx.div(suml2).blend(zero, suml2.eq(0f));
+        FloatVector best = scale.mul(sumlx);
+        for (int is = -9; is <= 9; ++is) {
+            if (is == 0) {
+                continue;
+            }
+            iscale = FloatVector.broadcast(F, -(nmax + 0.1f * is)).div(max);
+            sumlx = zero;
+            suml2 = zero;
+            for (int i = 0; i < n; ++i) {
+                FloatVector xi = FloatVector.fromArray(F, xt, i * LANES);
+                FloatVector l = nearestClamped(iscale.mul(xi), -nmax, nmax - 1);
+                l.add(offset).intoArray(laux, i * LANES);
+                FloatVector w = xi.mul(xi);
+                sumlx = sumlx.add(w.mul(xi).mul(l));
+                suml2 = suml2.add(w.mul(l).mul(l));
+            }
+            VectorMask<Float> better = suml2.compare(VectorOperators.GT, 0f)
+                    .and(sumlx.mul(sumlx).compare(VectorOperators.GT, best.mul(suml2)));
+            if (better.anyTrue()) {
+                for (int i = 0; i < n; ++i) {
+                    FloatVector.fromArray(F, lq, i * LANES)
+                            .blend(FloatVector.fromArray(F, laux, i * LANES), better).intoArray(lq, i * LANES);
+                }
+                scale = scale.blend(sumlx.div(suml2), better);
+                best = best.blend(scale.mul(sumlx), better);
+            }
+        }
+        for (int i = 0; i < n; ++i) {
+            FloatVector.fromArray(F, lq, i * LANES).blend(zero, flat).intoArray(lq, i * LANES);
+        }
+        scale.blend(zero, flat).intoArray(scaleOut, 0);
     }
 
     /**

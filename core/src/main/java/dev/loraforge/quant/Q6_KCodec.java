@@ -10,6 +10,7 @@ import static dev.loraforge.quant.GgmlFloat.nearestInt;
  * Q6_K: 256 values in 16 groups of 16,
  * {@code block_q6_K { uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; ggml_half d; }};
  * value = d·scale·(q - 32) with 6-bit q split into a nibble (ql) and two high bits (qh).
+ * The vector kernel runs the groups' scale searches 8 side by side, each in C's order ({@link KQuantLanes}).
  */
 final class Q6_KCodec extends BlockCodec {
     static final Q6_KCodec SCALAR = new Q6_KCodec(false);
@@ -27,14 +28,46 @@ final class Q6_KCodec extends BlockCodec {
         this.vector = vector;
     }
 
+    /** Per-thread transposed copies of half a super-block (8 groups) for {@link KQuantLanes}. */
+    private record Lanes(float[] xt, float[] lq, float[] laux, float[] scale) {
+        Lanes() {
+            this(new float[128], new float[128], new float[128], new float[8]);
+        }
+    }
+
+    private static final ThreadLocal<Lanes> LANES = ThreadLocal.withInitial(Lanes::new);
+
+    /** The 16 groups' {@code make_qx_quants} searches, 8 at a time, one group per lane. */
+    private static void searchLanes(float[] x, int xOff, byte[] lq, float[] scales) {
+        Lanes t = LANES.get();
+        for (int half = 0; half < 2; ++half) {
+            int g0 = 8 * half;
+            for (int k = 0; k < 8; ++k) {
+                for (int i = 0; i < 16; ++i) {
+                    t.xt[i * 8 + k] = x[xOff + 16 * (g0 + k) + i];
+                }
+            }
+            KQuantLanes.makeQxQuants(16, 32, t.xt, t.lq, t.laux, t.scale);
+            for (int k = 0; k < 8; ++k) {
+                scales[g0 + k] = t.scale[k];
+                for (int i = 0; i < 16; ++i) {
+                    lq[16 * (g0 + k) + i] = (byte) t.lq[i * 8 + k];
+                }
+            }
+        }
+    }
+
     @Override
     void quantizeBlock(float[] x, int xOff, byte[] out) {
         byte[] lq = new byte[QK_K];
         float[] scales = new float[QK_K / 16];
         float maxScale = 0;
         float maxAbsScale = 0;
+        if (vector) {
+            searchLanes(x, xOff, lq, scales);
+        }
         for (int ib = 0; ib < QK_K / 16; ++ib) {
-            float scale = KQuantSearch.makeQxQuants(16, 32, x, xOff + 16 * ib, lq, 16 * ib);
+            float scale = vector ? scales[ib] : KQuantSearch.makeQxQuants(16, 32, x, xOff + 16 * ib, lq, 16 * ib);
             scales[ib] = scale;
             float absScale = Math.abs(scale);
             if (absScale > maxAbsScale) {

@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The lane-wise {@code make_qkx2_quants} against the scalar transcription, bit for bit, group by group:
+ * The lane-wise {@code make_qkx2_quants} and {@code make_qx_quants} against the scalar transcriptions, bit for bit, group by group:
  * seeded random groups mixed with edge groups (flat, zeros, -0.0, subnormal, huge, NaN, inf) in the same batch,
  * so that lanes taking different branches sit side by side.
  */
@@ -90,6 +90,40 @@ class KQuantLanesTest {
             assertThat(Float.floatToRawIntBits(theMin[k])).as(where + " min").isEqualTo(Float.floatToRawIntBits(wantMin[0]));
             assertThat(got).as(where + " levels").isEqualTo(want);
         }
+    }
+
+    @ParameterizedTest(name = "seed {0}")
+    @MethodSource("manySeeds")
+    void qxLanesMatchScalar(long seed) {
+        int n = 16;
+        int nmax = 32; // Q6_K
+        SplittableRandom r = new SplittableRandom(seed);
+        float[][] groups = new float[L][];
+        float[] xt = new float[n * L];
+        for (int k = 0; k < L; k++) {
+            groups[k] = group(r, n);
+            for (int i = 0; i < n; i++) {
+                xt[i * L + k] = groups[k][i];
+            }
+        }
+        float[] lq = new float[n * L];
+        float[] scale = new float[L];
+        KQuantLanes.makeQxQuants(n, nmax, xt, lq, new float[n * L], scale);
+        for (int k = 0; k < L; k++) {
+            byte[] want = new byte[n];
+            float wantScale = KQuantSearch.makeQxQuants(n, nmax, groups[k], 0, want, 0);
+            byte[] got = new byte[n];
+            for (int i = 0; i < n; i++) {
+                got[i] = (byte) lq[i * L + k];
+            }
+            String where = "seed " + seed + " lane " + k;
+            assertThat(Float.floatToRawIntBits(scale[k])).as(where + " scale").isEqualTo(Float.floatToRawIntBits(wantScale));
+            assertThat(got).as(where + " levels").isEqualTo(want);
+        }
+    }
+
+    static List<Long> manySeeds() {
+        return java.util.stream.LongStream.rangeClosed(1, 60).boxed().toList();
     }
 
     @ParameterizedTest(name = "seed {0}")
