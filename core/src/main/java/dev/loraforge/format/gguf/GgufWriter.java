@@ -231,6 +231,16 @@ public final class GgufWriter implements AutoCloseable {
         };
     }
 
+    /**
+     * Pushes the bytes written so far towards the disk now (fdatasync); optional, and safe while other threads
+     * write. A caller that runs it in the background overlaps the write-back with its work instead of waiting
+     * for all of it in {@link #finish()}.
+     */
+    public void flushWritten() throws IOException {
+        requireState(State.DATA, "flushWritten");
+        out.channel().force(false);
+    }
+
     /** Copies tensor {@code name}'s bytes from {@code src}, which must hold exactly its byte size. */
     public void writeTensor(String name, MemorySegment src) throws IOException {
         GgufTensorInfo t = lookup(name);
