@@ -18,14 +18,37 @@ bench_gen "$model"
 for f in tokenizer.model tokenizer_config.json; do
   [ -f "$model/$f" ] || cp "$bench_root/core/src/test/resources/fixtures/tokenizers/llama2/$f" "$model/$f"
 done
+# measure_cpu NAME CMD...: as lib.sh's measure, and also the median CPU seconds (user + sys), which the
+# other jobs on a shared machine distort far less than wall time
+declare -A CPU
+measure_cpu() {
+  local name="$1"; shift
+  local times=() cpus=() rss=0 e u s m
+  "$@" >/dev/null 2>&1 || { echo "bench: '$*' failed" >&2; "$@" >&2; return 1; }
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f '%e %U %S %M' -o "$work/.time" "$@" >/dev/null 2>&1
+    read -r e u s m < <(tail -n 1 "$work/.time")
+    times+=("$e"); cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')")
+    [ "$m" -gt "$rss" ] && rss="$m"
+  done
+  MED[$name]="$(printf '%s\n' "${times[@]}" | median)"
+  CPU[$name]="$(printf '%s\n' "${cpus[@]}" | median)"
+  RSS[$name]="$((rss / 1024))"
+  printf '%-22s median %7.2f s  CPU %7.2f s  peak RSS %6d MB  (wall: %s; cpu: %s; load %s)\n' "$name" "${MED[$name]}" \
+    "${CPU[$name]}" "${RSS[$name]}" "${times[*]}" "${cpus[*]}" "$(cut -d' ' -f1 /proc/loadavg)"
+}
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
 file="$model/model.safetensors"
 out="$work/out.gguf"
 echo "base: $(stat -c %s "$file") bytes; runs: $runs; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 cat "$file" > /dev/null
-measure "cp base" sh -c "rm -f '$work/copy.safetensors'; cp '$file' '$work/copy.safetensors'"
+measure_cpu "cp base" sh -c "rm -f '$work/copy.safetensors'; cp '$file' '$work/copy.safetensors'"
+# loraforge fsyncs its output before the rename (io/AtomicFile); cp does not: the same with a sync
+measure_cpu "cp base + sync" sh -c "rm -f '$work/copy.safetensors'; cp '$file' '$work/copy.safetensors'; sync '$work/copy.safetensors'"
 rm -f "$work/copy.safetensors"
 for t in $types; do
-  measure "gguf $t" "$JAVA" "${JFLAGS[@]}" -jar "$CLI_JAR" gguf "$model" --type "$t" --out "$out" --overwrite --quiet
+  measure_cpu "gguf $t" "$JAVA" "${JFLAGS[@]}" -jar "$CLI_JAR" gguf "$model" --type "$t" --out "$out" --overwrite --quiet
   echo "  output: $(stat -c %s "$out") bytes"
 done
 rm -f "$out"
@@ -33,7 +56,7 @@ echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 scale="$(awk -v c="${MED[cp base]}" 'BEGIN { printf "%.3f", c / 2.45 }')"
 for t in $types; do
   case "$t" in
-    f16) echo "ratio gguf f16 / cp: $(ratio 'gguf f16' 'cp base')   (target <= 1.5)" ;;
+    f16) echo "ratio gguf f16 / cp: $(ratio 'gguf f16' 'cp base')   (target <= 1.5); / (cp + sync): $(ratio 'gguf f16' 'cp base + sync')" ;;
     q8_0) ref=17.5 ;;     # 11 s convert + 6.5 s quantize
     q4_k_m) ref=49 ;;     # 11 s convert + 38 s quantize
     *) continue ;;

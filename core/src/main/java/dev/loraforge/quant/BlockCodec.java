@@ -34,13 +34,35 @@ abstract class BlockCodec implements GgmlCodec {
         long bytes = type.rowSize(n);
         Objects.checkFromIndexSize(dstOff, bytes, dst.byteSize());
         int qk = type.blockSize();
-        byte[] block = new byte[type.typeSize()];
+        int size = type.typeSize();
+        // blocks are staged into a reused row buffer and copied once per row: a copy per block costs more
+        // garbage (segment wrappers) than the values it carries
+        byte[] staged = staging(size);
+        int perStage = staged.length / size;
+        byte[] block = new byte[size];
         long at = dstOff;
+        int k = 0;
         for (int i = 0; i < n; i += qk) {
             quantizeBlock(src, srcOff + i, block);
-            MemorySegment.copy(block, 0, dst, ValueLayout.JAVA_BYTE, at, block.length);
-            at += block.length;
+            System.arraycopy(block, 0, staged, k * size, size);
+            if (++k == perStage || i + qk >= n) {
+                MemorySegment.copy(staged, 0, dst, ValueLayout.JAVA_BYTE, at, k * size);
+                at += (long) k * size;
+                k = 0;
+            }
         }
+    }
+
+    private static final int STAGING_BYTES = 1 << 14;
+    private static final ThreadLocal<byte[]> STAGING = ThreadLocal.withInitial(() -> new byte[STAGING_BYTES]);
+
+    private static byte[] staging(int blockSize) {
+        byte[] b = STAGING.get();
+        if (b.length < 2 * blockSize) {
+            b = new byte[2 * blockSize];
+            STAGING.set(b);
+        }
+        return b;
     }
 
     @Override

@@ -29,7 +29,7 @@ final class Q4_KCodec extends BlockCodec {
 
     @Override
     void quantizeBlock(float[] x, int xOff, byte[] out) {
-        byte[] lq = new byte[QK_K];
+        byte[] lq = vector ? LANES.get().levels : new byte[QK_K];
         quantizeScales(x, xOff, out, lq, 15, -1.f, 0.1f, 20, vector);
         byte[] q = out;
         int qi = QS;
@@ -47,14 +47,19 @@ final class Q4_KCodec extends BlockCodec {
      */
     static void quantizeScales(float[] x, int xOff, byte[] out, byte[] lq, int nmax, float rmin, float rdelta,
                                int nstep, boolean vector) {
-        byte[] laux = new byte[32];
-        float[] weights = new float[32];
-        float[] mins = new float[QK_K / 32];
-        float[] scales = new float[QK_K / 32];
-        float[] theMin = new float[1];
+        float[] mins;
+        float[] scales;
         if (vector) {
-            searchLanes(x, xOff, lq, nmax, rmin, rdelta, nstep, scales, mins);
+            Lanes t = LANES.get();
+            searchLanes(t, x, xOff, lq, nmax, rmin, rdelta, nstep);
+            scales = t.scale;
+            mins = t.min;
         } else {
+            byte[] laux = new byte[32];
+            float[] weights = new float[32];
+            float[] theMin = new float[1];
+            mins = new float[QK_K / 32];
+            scales = new float[QK_K / 32];
             for (int j = 0; j < QK_K / 32; ++j) {
                 float sumX2 = 0;
                 for (int l = 0; l < 32; ++l) {
@@ -114,19 +119,22 @@ final class Q4_KCodec extends BlockCodec {
         }
     }
 
-    /** Per-thread transposed copies of one super-block for {@link KQuantLanes}. */
-    private record Lanes(float[] xt, float[] wt, float[] lq, float[] laux, float[] scale, float[] min) {
+    /**
+     * Per-thread scratch of the vector path (no garbage per block): transposed copies of one super-block for
+     * {@link KQuantLanes}, its group scales and mins, and the block's levels.
+     */
+    record Lanes(float[] xt, float[] wt, float[] lq, float[] laux, float[] scale, float[] min, byte[] levels) {
         Lanes() {
-            this(new float[QK_K], new float[QK_K], new float[QK_K], new float[QK_K], new float[8], new float[8]);
+            this(new float[QK_K], new float[QK_K], new float[QK_K], new float[QK_K], new float[8], new float[8],
+                    new byte[QK_K]);
         }
     }
 
-    private static final ThreadLocal<Lanes> LANES = ThreadLocal.withInitial(Lanes::new);
+    static final ThreadLocal<Lanes> LANES = ThreadLocal.withInitial(Lanes::new);
 
     /** The 8 groups' weights and {@code make_qkx2_quants} searches at once, one group per lane. */
-    private static void searchLanes(float[] x, int xOff, byte[] lq, int nmax, float rmin, float rdelta, int nstep,
-                                    float[] scales, float[] mins) {
-        Lanes t = LANES.get();
+    private static void searchLanes(Lanes t, float[] x, int xOff, byte[] lq, int nmax, float rmin, float rdelta,
+                                    int nstep) {
         for (int j = 0; j < 8; ++j) {
             for (int l = 0; l < 32; ++l) {
                 t.xt[l * 8 + j] = x[xOff + 32 * j + l];
@@ -135,8 +143,6 @@ final class Q4_KCodec extends BlockCodec {
         KQuantLanes.weights(32, t.xt, t.wt);
         KQuantLanes.makeQkx2Quants(32, nmax, t.xt, t.wt, t.lq, t.laux, t.scale, t.min, rmin, rdelta, nstep, false);
         for (int j = 0; j < 8; ++j) {
-            scales[j] = t.scale[j];
-            mins[j] = t.min[j];
             for (int l = 0; l < 32; ++l) {
                 lq[32 * j + l] = (byte) t.lq[l * 8 + j];
             }

@@ -23,7 +23,7 @@ final class Q5_KCodec extends BlockCodec {
 
     @Override
     void quantizeBlock(float[] x, int xOff, byte[] out) {
-        byte[] lq = new byte[QK_K];
+        byte[] lq = vector ? Q4_KCodec.LANES.get().levels() : new byte[QK_K];
         Q4_KCodec.quantizeScales(x, xOff, out, lq, 31, -0.5f, 0.1f, 15, vector);
         for (int k = 0; k < QK_K / 8; k++) {
             out[QH + k] = 0;

@@ -28,18 +28,20 @@ final class Q6_KCodec extends BlockCodec {
         this.vector = vector;
     }
 
-    /** Per-thread transposed copies of half a super-block (8 groups) for {@link KQuantLanes}. */
-    private record Lanes(float[] xt, float[] lq, float[] laux, float[] scale) {
+    /**
+     * Per-thread scratch of the vector path (no garbage per block): transposed copies of half a super-block
+     * (8 groups) for {@link KQuantLanes}, and the block's levels and scales.
+     */
+    private record Lanes(float[] xt, float[] lq, float[] laux, float[] scale, byte[] levels, float[] scales) {
         Lanes() {
-            this(new float[128], new float[128], new float[128], new float[8]);
+            this(new float[128], new float[128], new float[128], new float[8], new byte[QK_K], new float[QK_K / 16]);
         }
     }
 
     private static final ThreadLocal<Lanes> LANES = ThreadLocal.withInitial(Lanes::new);
 
     /** The 16 groups' {@code make_qx_quants} searches, 8 at a time, one group per lane. */
-    private static void searchLanes(float[] x, int xOff, byte[] lq, float[] scales) {
-        Lanes t = LANES.get();
+    private static void searchLanes(Lanes t, float[] x, int xOff, byte[] lq, float[] scales) {
         for (int half = 0; half < 2; ++half) {
             int g0 = 8 * half;
             for (int k = 0; k < 8; ++k) {
@@ -59,12 +61,13 @@ final class Q6_KCodec extends BlockCodec {
 
     @Override
     void quantizeBlock(float[] x, int xOff, byte[] out) {
-        byte[] lq = new byte[QK_K];
-        float[] scales = new float[QK_K / 16];
+        Lanes t = vector ? LANES.get() : null;
+        byte[] lq = vector ? t.levels : new byte[QK_K];
+        float[] scales = vector ? t.scales : new float[QK_K / 16];
         float maxScale = 0;
         float maxAbsScale = 0;
         if (vector) {
-            searchLanes(x, xOff, lq, scales);
+            searchLanes(t, x, xOff, lq, scales);
         }
         for (int ib = 0; ib < QK_K / 16; ++ib) {
             float scale = vector ? scales[ib] : KQuantSearch.makeQxQuants(16, 32, x, xOff + 16 * ib, lq, 16 * ib);
