@@ -123,10 +123,11 @@ final class Q4_KCodec extends BlockCodec {
      * Per-thread scratch of the vector path (no garbage per block): transposed copies of one super-block for
      * {@link KQuantLanes}, its group scales and mins, and the block's levels.
      */
-    record Lanes(float[] xt, float[] wt, float[] lq, float[] laux, float[] scale, float[] min, byte[] levels) {
+    record Lanes(float[] xt, float[] wt, float[] lq, float[] laux, float[] scale, float[] min, float[] state,
+                 byte[] levels) {
         Lanes() {
             this(new float[QK_K], new float[QK_K], new float[QK_K], new float[QK_K], new float[8], new float[8],
-                    new byte[QK_K]);
+                    new float[KQuantLanes.STATE], new byte[QK_K]);
         }
     }
 
@@ -141,7 +142,7 @@ final class Q4_KCodec extends BlockCodec {
             }
         }
         KQuantLanes.weights(32, t.xt, t.wt);
-        KQuantLanes.makeQkx2Quants(32, nmax, t.xt, t.wt, t.lq, t.laux, t.scale, t.min, rmin, rdelta, nstep, false);
+        KQuantLanes.makeQkx2Quants(32, nmax, t.xt, t.wt, t.lq, t.laux, t.scale, t.min, t.state, rmin, rdelta, nstep, false);
         for (int j = 0; j < 8; ++j) {
             for (int l = 0; l < 32; ++l) {
                 lq[32 * j + l] = (byte) t.lq[l * 8 + j];

@@ -32,9 +32,11 @@ final class Q6_KCodec extends BlockCodec {
      * Per-thread scratch of the vector path (no garbage per block): transposed copies of half a super-block
      * (8 groups) for {@link KQuantLanes}, and the block's levels and scales.
      */
-    private record Lanes(float[] xt, float[] lq, float[] laux, float[] scale, byte[] levels, float[] scales) {
+    private record Lanes(float[] xt, float[] lq, float[] laux, float[] scale, float[] state, byte[] levels,
+                         float[] scales) {
         Lanes() {
-            this(new float[128], new float[128], new float[128], new float[8], new byte[QK_K], new float[QK_K / 16]);
+            this(new float[128], new float[128], new float[128], new float[8], new float[KQuantLanes.STATE],
+                    new byte[QK_K], new float[QK_K / 16]);
         }
     }
 
@@ -49,7 +51,7 @@ final class Q6_KCodec extends BlockCodec {
                     t.xt[i * 8 + k] = x[xOff + 16 * (g0 + k) + i];
                 }
             }
-            KQuantLanes.makeQxQuants(16, 32, t.xt, t.lq, t.laux, t.scale);
+            KQuantLanes.makeQxQuants(16, 32, t.xt, t.lq, t.laux, t.scale, t.state);
             for (int k = 0; k < 8; ++k) {
                 scales[g0 + k] = t.scale[k];
                 for (int i = 0; i < 16; ++i) {

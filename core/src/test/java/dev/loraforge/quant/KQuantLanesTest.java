@@ -75,7 +75,8 @@ class KQuantLanesTest {
         float[] laux = new float[n * L];
         float[] scale = new float[L];
         float[] theMin = new float[L];
-        KQuantLanes.makeQkx2Quants(n, nmax, xt, wt, lq, laux, scale, theMin, rmin, rdelta, nstep, useMad);
+        KQuantLanes.makeQkx2Quants(n, nmax, xt, wt, lq, laux, scale, theMin, new float[KQuantLanes.STATE], rmin, rdelta,
+                nstep, useMad);
         for (int k = 0; k < L; k++) {
             byte[] want = new byte[n];
             float[] wantMin = new float[1];
@@ -108,7 +109,7 @@ class KQuantLanesTest {
         }
         float[] lq = new float[n * L];
         float[] scale = new float[L];
-        KQuantLanes.makeQxQuants(n, nmax, xt, lq, new float[n * L], scale);
+        KQuantLanes.makeQxQuants(n, nmax, xt, lq, new float[n * L], scale, new float[KQuantLanes.STATE]);
         for (int k = 0; k < L; k++) {
             byte[] want = new byte[n];
             float wantScale = KQuantSearch.makeQxQuants(n, nmax, groups[k], 0, want, 0);
