@@ -51,6 +51,10 @@ for t in $types; do
   measure_cpu "gguf $t" "$JAVA" "${JFLAGS[@]}" -jar "$CLI_JAR" gguf "$model" --type "$t" --out "$out" --overwrite --quiet
   echo "  output: $(stat -c %s "$out") bytes"
 done
+# the JVM grows its heap while the vector kernels still run interpreted (their boxes are garbage until C2
+# compiles them); a small heap cap shows the data path itself needs little memory
+measure_cpu "gguf q4_k_m, -Xmx256m" "$JAVA" "${JFLAGS[@]}" -Xmx256m -jar "$CLI_JAR" gguf "$model" --type q4_k_m \
+  --out "$out" --overwrite --quiet
 rm -f "$out"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 scale="$(awk -v c="${MED[cp base]}" 'BEGIN { printf "%.3f", c / 2.45 }')"
