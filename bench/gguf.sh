@@ -53,7 +53,7 @@ for t in $types; do
 done
 # the JVM grows its heap while the vector kernels still run interpreted (their boxes are garbage until C2
 # compiles them); a small heap cap shows the data path itself needs little memory
-measure_cpu "gguf q4_k_m, -Xmx256m" "$JAVA" "${JFLAGS[@]}" -Xmx256m -jar "$CLI_JAR" gguf "$model" --type q4_k_m \
+[[ " $types " == *" q4_k_m "* && "${BENCH_SMALL_HEAP:-1}" == 1 ]] && measure_cpu "gguf q4_k_m, -Xmx256m" "$JAVA" "${JFLAGS[@]}" -Xmx256m -jar "$CLI_JAR" gguf "$model" --type q4_k_m \
   --out "$out" --overwrite --quiet
 rm -f "$out"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
