@@ -64,10 +64,11 @@ public final class UnmergedLora implements LinearFactory {
         float[] b = m.b().toFloatArray();
         double[] dora = null;
         if (m.magnitude() != null) {
-            if (!(w instanceof DenseLinear dense)) {
-                throw new ModelException(Kind.UNSUPPORTED, "DoRA needs dense base weights for " + module);
+            if (!(w instanceof RowLinear rows)) {
+                throw new ModelException(Kind.UNSUPPORTED, "DoRA needs readable base weight rows for " + module
+                        + ", got " + w.getClass().getSimpleName());
             }
-            double[] norms = LoraLinear.mergedRowNorms(dense, a, b, r, m.scaling());
+            double[] norms = LoraLinear.mergedRowNorms(rows, a, b, r, m.scaling());
             dora = new double[out];
             for (int o = 0; o < out; o++) {
                 dora[o] = m.magnitude().getDouble(o) / norms[o];

@@ -95,6 +95,22 @@ class TinyLlamaLogitsTest {
         assertThat(vsBf16).isLessThan(1e-2); // llama.cpp rounds activations to bf16 for BF16 weights
     }
 
+    @Test
+    void inPlaceBf16WeightsGiveTheSameBitsAsFloatCopies() {
+        float[][] dense = LlamaModel.load(CONFIG, BASE).newSession(8).forward(StoriesLogitsTest.PROMPT);
+        float[][] inPlace = LlamaModel.load(CONFIG, BASE, LinearFactory.IN_PLACE).newSession(8)
+                .forward(StoriesLogitsTest.PROMPT);
+        for (int i = 0; i < dense.length; i++) {
+            assertThat(inPlace[i]).containsExactly(dense[i]);
+        }
+        // DoRA reads the base rows in place too
+        AdapterConfig c = AdapterConfig.parse(Fixtures.text(DIR + "lora-dora/adapter_config.json"), "lora-dora");
+        LoraAdapter a = LoraAdapter.of(null, c, Fixtures.safetensors(DIR + "lora-dora/adapter_model.safetensors"));
+        UnmergedLora lora = new UnmergedLora(a, LinearFactory.IN_PLACE);
+        float[] got = lastLogits(LlamaModel.load(CONFIG, lora.overlay(BASE), lora));
+        assertThat(got).containsExactly(lastLogits(unmerged("lora-dora")));
+    }
+
     static LlamaModel unmerged(String adapter) {
         AdapterConfig c = AdapterConfig.parse(Fixtures.text(DIR + adapter + "/adapter_config.json"), adapter);
         LoraAdapter a = LoraAdapter.of(null, c, Fixtures.safetensors(DIR + adapter + "/adapter_model.safetensors"));
