@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
                 MergeCommand.class,
                 CheckCommand.class,
                 GenerateCommand.class,
+                GgufCommand.class,
+                GgufLoraCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -63,8 +63,7 @@ public final class LoraToGguf {
     public record Summary(Path file, int modules, double alpha, boolean scalesFolded) {
     }
 
-    public static Summary convert(Path adapterDir, Path baseDir, Path out, LoraType type, RowQuantizer q8,
-                                  boolean overwrite) throws IOException {
+    public static Summary convert(Path adapterDir, Path baseDir, Path out, LoraType type, boolean overwrite) throws IOException {
         HfConfig base = HfConfig.read(baseDir);
         Architecture arch = Architecture.forHfClass(base.architecture()).orElseThrow(() -> new ConvertException(
                 ConvertException.Kind.UNSUPPORTED_ARCHITECTURE, base.file() + ": architecture '" + base.architecture()
@@ -125,6 +124,7 @@ public final class LoraToGguf {
                     w.addTensor(m.ggufName() + ".lora_b", type.ggml, reversed(m.lora().b().shape()));
                 }
                 w.writeHeader();
+                RowQuantizer q8 = type == LoraType.Q8_0 ? HfToGguf.quantizer(GgmlType.Q8_0) : null;
                 for (Module m : modules) {
                     TensorEncoder.encode(m.lora().a(), 0, type.ggml, q8, w.tensorSegment(m.ggufName() + ".lora_a"));
                     TensorView b = m.bFactor() == 1.0 ? m.lora().b() : scaled(m.lora().b(), m.bFactor(), type);
