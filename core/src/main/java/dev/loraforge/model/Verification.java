@@ -1,0 +1,245 @@
+package dev.loraforge.model;
+
+import dev.loraforge.tensor.DType;
+import dev.loraforge.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * {@code verify}: runs a reference (HF folder or GGUF, PEFT adapters applied unmerged) and a candidate over
+ * the same tokens and decides whether they are equivalent. Metrics: |Δlogit|, KL(P_ref ‖ P_cand) per
+ * position, top-1 agreement, perplexity of each, the relative error of every layer's hidden state, a
+ * structural diff of the tensors, and tokenizer/chat-template agreement. The verdict applies the
+ * {@link VerifyThresholds} row of the candidate's kind. The library never prints.
+ */
+public final class Verification {
+
+    /** Evaluated when no text is given: plain English a story model and a chat model both tokenize well. */
+    public static final String DEFAULT_TEXT = "Once upon a time, there was a little girl named Lily. She loved to play"
+            + " outside in the park with her dog, Max. One day, the sun was hot and the sky was blue. Lily and Max ran"
+            + " to the big tree and found a red ball. \"Look, Max!\" she said. \"Let's play!\" They played all day,"
+            + " and when the sun went down, they went home happy.";
+
+    /**
+     * Reference log-probability gap (nats) under which the candidate's different top token still counts as
+     * agreeing: quantization noise flips near-ties, which says nothing about the model being broken.
+     */
+    public static final double NEAR_TIE = 0.1;
+
+    /** Where a model comes from: a folder or a {@code .gguf} file, plus PEFT adapters applied unmerged. */
+    public record Spec(Path model, List<Path> adapters) {
+        public Spec {
+            adapters = List.copyOf(adapters);
+        }
+    }
+
+    /**
+     * @param ctx        tokens per evaluated sequence; longer texts are cut into consecutive windows
+     * @param thresholds null = the table's row for the candidate's kind
+     */
+    public record Options(int ctx, VerifyThresholds thresholds, boolean structural) {
+        public static Options defaults() {
+            return new Options(512, null, true);
+        }
+    }
+
+    /** One evaluated sequence (a prompt, or a window of the text). */
+    public record Sequence(String label, int tokens, Compare.LogitStats logits, double pplReference,
+                           double pplCandidate) {
+    }
+
+    /**
+     * Everything {@code verify} reports. {@code klPerPosition} holds every position's KL (for the
+     * histogram); {@code problems} are the reasons for NOT EQUIVALENT, empty when equivalent.
+     */
+    public record Result(String reference, String candidate, String candidateKind, VerifyThresholds thresholds,
+                         List<Sequence> sequences, Compare.LogitStats logits, double top1NearTie, double pplReference,
+                         double pplCandidate, List<Compare.LayerError> layers, double[] klPerPosition,
+                         StructuralDiff.Result structure, List<String> tokenizerProblems, List<String> problems) {
+        public Result {
+            sequences = List.copyOf(sequences);
+            layers = List.copyOf(layers);
+            klPerPosition = klPerPosition.clone();
+            tokenizerProblems = List.copyOf(tokenizerProblems);
+            problems = List.copyOf(problems);
+        }
+
+        @Override
+        public double[] klPerPosition() {
+            return klPerPosition.clone();
+        }
+
+        public boolean equivalent() {
+            return problems.isEmpty();
+        }
+
+        /** The first layer whose mean relative error exceeds 10x the one before it (where a difference starts). */
+        public Optional<Compare.LayerError> firstJump() {
+            for (int i = 0; i < layers.size(); i++) {
+                double prev = i == 0 ? 0 : layers.get(i - 1).meanRelative();
+                double cur = layers.get(i).meanRelative();
+                if (cur > 1e-3 && cur > 10 * prev) {
+                    return Optional.of(layers.get(i));
+                }
+            }
+            return Optional.empty();
+        }
+
+        /** {@code verdict: EQUIVALENT (...)} or {@code verdict: NOT EQUIVALENT: reasons (...)}. */
+        public String verdictLine() {
+            return equivalent() ? "verdict: EQUIVALENT (" + thresholds + ")"
+                    : "verdict: NOT EQUIVALENT: " + String.join("; ", problems) + " (" + thresholds + ")";
+        }
+    }
+
+    private Verification() {
+    }
+
+    /**
+     * Verifies {@code candidate} against {@code reference} on {@code texts} (each tokenized with the
+     * reference's tokenizer, BOS as its config says). {@code texts} empty = {@link #DEFAULT_TEXT}.
+     */
+    public static Result run(Spec reference, Spec candidate, List<String> texts, Options options) throws IOException {
+        if (options.ctx() < 2) {
+            throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "--ctx must be at least 2, got " + options.ctx());
+        }
+        List<String> inputs = texts.isEmpty() ? List.of(DEFAULT_TEXT) : texts;
+        try (VerifyModel ref = VerifyModel.open(new VerifyModel.Spec(reference.model(), reference.adapters()));
+             VerifyModel cand = VerifyModel.open(new VerifyModel.Spec(candidate.model(), candidate.adapters()))) {
+            checkCompatible(ref.model.config(), cand.model.config(), ref.describe(), cand.describe());
+            if (ref.tokenizer == null) {
+                throw new ModelException(ModelException.Kind.BAD_WEIGHT, reference.model()
+                        + " has no tokenizer (tokenizer.json or tokenizer.model); verify needs one to tokenize the text");
+            }
+            List<String> tokProblems = new ArrayList<>();
+            List<int[]> ids = new ArrayList<>();
+            for (int i = 0; i < inputs.size(); i++) {
+                int[] r = ref.tokenizer.encode(inputs.get(i), true);
+                if (r.length == 0) {
+                    continue;
+                }
+                ids.add(r);
+                if (cand.tokenizer != null) {
+                    tokenMismatch(r, cand.tokenizer.encode(inputs.get(i), true), inputs.size() == 1 ? "the text" : "prompt " + (i + 1))
+                            .ifPresent(tokProblems::add);
+                }
+            }
+            if (ids.isEmpty()) {
+                throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "the text gives no tokens to evaluate");
+            }
+            tokProblems.addAll(tokenizerProblems(ref, cand));
+            int ctx = Math.min(options.ctx(), Math.min(ref.model.config().maxPositionEmbeddings(),
+                    cand.model.config().maxPositionEmbeddings()));
+            VerifyMetrics metrics = new VerifyMetrics(ref.model.config().numHiddenLayers());
+            List<Sequence> sequences = new ArrayList<>();
+            for (int i = 0; i < ids.size(); i++) {
+                int[] all = ids.get(i);
+                for (int from = 0, w = 0; from < all.length; from += ctx, w++) {
+                    int[] window = Arrays.copyOfRange(all, from, Math.min(all.length, from + ctx));
+                    String label = (ids.size() == 1 ? "text" : "prompt " + (i + 1)) + (all.length > ctx ? " window " + (w + 1) : "");
+                    sequences.add(metrics.run(label, ref.model, cand.model, window));
+                }
+            }
+            String kind = kind(ref, cand);
+            VerifyThresholds t = options.thresholds() != null ? options.thresholds()
+                    : VerifyThresholds.forKind(kind).orElseGet(() -> VerifyThresholds.forKind("Q2_K").orElseThrow());
+            StructuralDiff.Result structure = options.structural() ? StructuralDiff.compare(ref.side, cand.side) : null;
+            Compare.LogitStats stats = metrics.stats();
+            List<String> problems = new ArrayList<>(verdict(stats, metrics.top1NearTie(), t));
+            problems.addAll(tokProblems);
+            return new Result(ref.describe(), cand.describe(), kind, t, sequences, stats, metrics.top1NearTie(), metrics.pplReference(),
+                    metrics.pplCandidate(), metrics.layers(), metrics.kl(), structure, tokProblems, problems);
+        }
+    }
+
+    /** The threshold failures of {@code s} under {@code t} (NaN fails every test). */
+    static List<String> verdict(Compare.LogitStats s, double top1NearTie, VerifyThresholds t) {
+        List<String> out = new ArrayList<>();
+        if (!(s.klMean() <= t.maxKlMean())) {
+            out.add(String.format(Locale.ROOT, "KL mean %.3g > %.3g", s.klMean(), t.maxKlMean()));
+        }
+        if (!(s.klMax() <= t.maxKlMax())) {
+            out.add(String.format(Locale.ROOT, "KL max %.3g > %.3g", s.klMax(), t.maxKlMax()));
+        }
+        if (!(top1NearTie >= t.minTop1())) {
+            out.add(String.format(Locale.ROOT, "top-1 agreement (near-ties within %.2g nats agree) %.2f%% < %.2f%%",
+                    NEAR_TIE, 100 * top1NearTie, 100 * t.minTop1()));
+        }
+        return out;
+    }
+
+    /**
+     * The threshold row's name: {@code exact} when the candidate stores weights at the reference's
+     * precision or better, else its GGUF file type or float dtype.
+     */
+    static String kind(VerifyModel ref, VerifyModel cand) {
+        if (cand.floatType == null) {
+            return cand.storage;   // a quantized GGUF: Q8_0, Q4_K_M, ...
+        }
+        DType r = ref.floatType == null ? DType.F32 : ref.floatType;
+        DType c = cand.floatType;
+        boolean atLeast = c == r || c == DType.F32 || c == DType.F64 || (c == DType.F16 && r == DType.F16);
+        return atLeast ? VerifyThresholds.EXACT : c.toString();
+    }
+
+    private static void checkCompatible(LlamaConfig a, LlamaConfig b, String ra, String rb) {
+        if (a.numHiddenLayers() != b.numHiddenLayers() || a.hiddenSize() != b.hiddenSize() || a.vocabSize() != b.vocabSize()) {
+            throw new ModelException(ModelException.Kind.INVALID_CONFIG, String.format(Locale.ROOT,
+                    "cannot compare: %s has %d layers, hidden %d, vocab %d; %s has %d layers, hidden %d, vocab %d",
+                    ra, a.numHiddenLayers(), a.hiddenSize(), a.vocabSize(), rb, b.numHiddenLayers(), b.hiddenSize(), b.vocabSize()));
+        }
+    }
+
+    static Optional<String> tokenMismatch(int[] ref, int[] cand, String what) {
+        int n = Math.min(ref.length, cand.length);
+        for (int i = 0; i < n; i++) {
+            if (ref[i] != cand[i]) {
+                return Optional.of(String.format(Locale.ROOT, "tokenizers disagree on %s at token %d: reference id %d,"
+                        + " candidate id %d (%d vs %d tokens)", what, i, ref[i], cand[i], ref.length, cand.length));
+            }
+        }
+        if (ref.length != cand.length) {
+            return Optional.of(String.format(Locale.ROOT, "tokenizers disagree on %s: %d reference tokens, %d candidate"
+                    + " tokens (same prefix; BOS/EOS settings?)", what, ref.length, cand.length));
+        }
+        return Optional.empty();
+    }
+
+    /** Vocabulary size, added/special tokens and chat template: the traps of a conversion or a merge. */
+    static List<String> tokenizerProblems(VerifyModel ref, VerifyModel cand) {
+        List<String> out = new ArrayList<>();
+        Tokenizer r = ref.tokenizer;
+        Tokenizer c = cand.tokenizer;
+        if (c == null) {
+            out.add("the candidate has no tokenizer (" + cand.tokenizerSource + "); the reference's would be lost");
+        } else {
+            if (r.vocabSize() != c.vocabSize()) {
+                out.add("tokenizer vocabulary sizes differ: reference " + r.vocabSize() + ", candidate " + c.vocabSize());
+            }
+            List<String> lost = new ArrayList<>();
+            int n = Math.min(r.vocabSize(), c.vocabSize());
+            for (int id = 0; id < r.vocabSize() && lost.size() < 5; id++) {
+                if (!r.isSpecial(id)) {
+                    continue;
+                }
+                if (id >= n || !c.isSpecial(id) || !r.tokenText(id).equals(c.tokenText(id))) {
+                    lost.add(id + " " + r.tokenText(id));
+                }
+            }
+            if (!lost.isEmpty()) {
+                out.add("special/added tokens of the reference are not the candidate's, e.g. " + lost);
+            }
+        }
+        if (ref.chatTemplate.isPresent() && cand.chatTemplate.isEmpty()) {
+            out.add("the candidate lacks the chat template the reference has (" + ref.tokenizerSource + ")");
+        } else if (ref.chatTemplate.isPresent() && !ref.chatTemplate.equals(cand.chatTemplate)) {
+            out.add("the candidate's chat template differs from the reference's");
+        }
+        return out;
+    }
+}
