@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 GenerateCommand.class,
                 GgufCommand.class,
                 GgufLoraCommand.class,
+                VerifyCommand.class,
         })
 public final class Main implements Runnable {
 

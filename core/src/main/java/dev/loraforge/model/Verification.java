@@ -157,6 +157,14 @@ public final class Verification {
         }
     }
 
+    /** The same measurements judged by other thresholds (command-line overrides). */
+    public static Result rejudge(Result r, VerifyThresholds t) {
+        List<String> problems = new ArrayList<>(verdict(r.logits(), r.top1NearTie(), t));
+        problems.addAll(r.tokenizerProblems());
+        return new Result(r.reference(), r.candidate(), r.candidateKind(), t, r.sequences(), r.logits(), r.top1NearTie(),
+                r.pplReference(), r.pplCandidate(), r.layers(), r.klPerPosition(), r.structure(), r.tokenizerProblems(), problems);
+    }
+
     /** The threshold failures of {@code s} under {@code t} (NaN fails every test). */
     static List<String> verdict(Compare.LogitStats s, double top1NearTie, VerifyThresholds t) {
         List<String> out = new ArrayList<>();

@@ -1,0 +1,153 @@
+package dev.loraforge.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.jr.ob.JSON;
+import dev.loraforge.convert.HfToGguf;
+import dev.loraforge.convert.OutputType;
+import dev.loraforge.testing.FixtureFiles;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
+
+class VerifyCommandTest {
+
+    @TempDir
+    Path tmp;
+
+    private static GenerateCommandTest.Run run(String... args) {
+        return GenerateCommandTest.run(args);
+    }
+
+    private static Map<String, Object> json(GenerateCommandTest.Run r) throws Exception {
+        return JSON.std.mapFrom(r.out());
+    }
+
+    private static double num(Map<String, Object> m, String key) {
+        return ((Number) m.get(key)).doubleValue();
+    }
+
+    @Test
+    void storiesMergeIsEquivalentToTheUnmergedAdapterAndTheHtmlReportIsWellFormed() throws Exception {
+        Path base = FixtureFiles.stories(tmp.resolve("stories"));
+        Path lora = FixtureFiles.adapter("tinystories-260k/lora-r4", tmp.resolve("lora-r4"));
+        Path merged = tmp.resolve("merged");
+        GenerateCommandTest.Run m = run("merge", "--base", base.toString(), "--adapter", lora.toString(), "--out", merged.toString(), "--quiet");
+        assertThat(m.code()).as(m.err()).isZero();
+        Path html = tmp.resolve("report.html");
+        GenerateCommandTest.Run r = run("verify", "--reference", base.toString(), "--adapter", lora.toString(),
+                "--candidate", merged.toString(), "--json", "--html", html.toString());
+        assertThat(r.code()).as(r.out() + r.err()).isEqualTo(ExitCodes.OK);
+        Map<String, Object> j = json(r);
+        assertThat(j.get("kind")).isEqualTo("exact");
+        assertThat(num(j, "kl_mean")).isLessThanOrEqualTo(1e-6);
+        assertThat(num(j, "kl_max")).isLessThanOrEqualTo(1e-5);
+        assertThat(num(j, "top1")).isEqualTo(1.0);
+        assertThat(num(j, "ppl_candidate") / num(j, "ppl_reference")).isCloseTo(1.0, org.assertj.core.data.Offset.offset(1e-6));
+        @SuppressWarnings("unchecked")
+        Map<String, Object> tensors = (Map<String, Object>) j.get("tensors");
+        // the in-memory merge of the reference side equals the merged file bit for bit
+        assertThat((List<?>) tensors.get("differing")).isEmpty();
+        assertThat((List<?>) tensors.get("missing")).isEmpty();
+
+        String page = Files.readString(html);
+        assertThat(page).startsWith("<!DOCTYPE html>").contains("verdict: EQUIVALENT").doesNotContain("<script")
+                .contains(String.format(java.util.Locale.ROOT, "%.4g", num(j, "kl_mean")))
+                .contains(String.format(java.util.Locale.ROOT, "%.4g", num(j, "ppl_reference")));
+        Matcher svg = Pattern.compile("<svg .*?</svg>", Pattern.DOTALL).matcher(page);
+        int plots = 0;
+        while (svg.find()) {
+            Document d = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+                    .parse(new ByteArrayInputStream(svg.group().getBytes(StandardCharsets.UTF_8)));
+            assertThat(d.getDocumentElement().getTagName()).isEqualTo("svg");
+            plots++;
+        }
+        assertThat(plots).isEqualTo(2);
+        assertThat(page).contains("<path d=\"M").contains("<rect ");
+        // an existing report is not replaced without --overwrite
+        assertThat(run("verify", "--reference", base.toString(), "--candidate", merged.toString(), "--html", html.toString()).code())
+                .isEqualTo(ExitCodes.USAGE);
+    }
+
+    @Test
+    void theFloat64ReferenceMergeIsEquivalentToo() {
+        Path base = FixtureFiles.stories(tmp.resolve("stories"));
+        Path lora = FixtureFiles.adapter("tinystories-260k/lora-r4", tmp.resolve("lora-r4"));
+        Path merged = FixtureFiles.stories(tmp.resolve("numpy-merged"));
+        try {
+            Files.delete(merged.resolve("model.safetensors"));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        FixtureFiles.copy("tinystories-260k/lora-r4-merged/model.safetensors", merged.resolve("model.safetensors"));
+        GenerateCommandTest.Run r = run("verify", "--reference", base.toString(), "--adapter", lora.toString(),
+                "--candidate", merged.toString());
+        assertThat(r.code()).as(r.out() + r.err()).isEqualTo(ExitCodes.OK);
+        assertThat(r.out()).contains("verdict: EQUIVALENT (exact thresholds").contains("0 differ");
+    }
+
+    @Test
+    void aWrongScaleIsNotEquivalentAndSaysWhy() throws Exception {
+        Path base = FixtureFiles.stories(tmp.resolve("stories"));
+        Path lora = FixtureFiles.adapter("tinystories-260k/lora-r4", tmp.resolve("lora-r4"));
+        Path merged = tmp.resolve("merged");
+        assertThat(run("merge", "--base", base.toString(), "--adapter", lora.toString(), "--out", merged.toString(), "--quiet").code()).isZero();
+        // the same adapter with use_rslora flipped: scale alpha/sqrt(r) = 4 instead of alpha/r = 2
+        Path wrong = FixtureFiles.adapter("tinystories-260k/lora-r4", tmp.resolve("lora-r4-rslora"));
+        Path cfg = wrong.resolve("adapter_config.json");
+        String text = Files.readString(cfg);
+        assertThat(text).contains("\"use_rslora\": false");
+        Files.writeString(cfg, text.replace("\"use_rslora\": false", "\"use_rslora\": true"));
+        GenerateCommandTest.Run r = run("verify", "--reference", base.toString(), "--adapter", wrong.toString(),
+                "--candidate", merged.toString());
+        assertThat(r.code()).as(r.out() + r.err()).isEqualTo(ExitCodes.NOT_EQUIVALENT);
+        assertThat(r.out()).containsPattern("verdict: NOT EQUIVALENT: KL mean [0-9.e-]+ > 1.00e-06")
+                .contains("exact thresholds").containsPattern("differs: model.layers.0.self_attn.q_proj.weight");
+        assertThat(r.out()).contains("the difference starts at layer 0");
+    }
+
+    @Test
+    void tinyLlamaQ8_0AndQ4_K_MPassTheirThresholds() throws Exception {
+        Path model = FixtureFiles.tinyLlama(tmp.resolve("tiny-llama-v512"));
+        Path q8 = tmp.resolve("tiny-q8_0.gguf");
+        HfToGguf.convert(model, q8, OutputType.Q8_0, false);
+        // llama-quantize's own Q4_K_M file
+        Path q4 = FixtureFiles.copy("tiny-llama-v512/gguf/tiny-llama-v512-q4_k_m.gguf", tmp.resolve("q4_k_m.gguf"));
+        for (Path cand : List.of(q8, q4)) {
+            GenerateCommandTest.Run r = run("verify", "--reference", model.toString(), "--candidate", cand.toString(), "--json");
+            assertThat(r.code()).as(r.out() + r.err()).isEqualTo(ExitCodes.OK);
+            Map<String, Object> j = json(r);
+            assertThat(j.get("kind")).isEqualTo(cand == q8 ? "Q8_0" : "Q4_K_M");
+            assertThat(num(j, "kl_mean")).isGreaterThan(0).isLessThanOrEqualTo(cand == q8 ? 1e-3 : 5e-2);
+            assertThat((List<?>) j.get("tokenizer_problems")).isEmpty();
+        }
+        // a threshold override turns the same Q4_K_M into a failure
+        GenerateCommandTest.Run strict = run("verify", "--reference", model.toString(), "--candidate", q4.toString(),
+                "--max-kl-mean", "1e-6", "--no-structure");
+        assertThat(strict.code()).isEqualTo(ExitCodes.NOT_EQUIVALENT);
+        assertThat(strict.out()).contains("KL mean <= 1.00e-06");
+    }
+
+    @Test
+    void promptsAreEvaluatedSeparatelyAndBadOptionsAreUsageErrors() throws Exception {
+        Path base = FixtureFiles.stories(tmp.resolve("stories"));
+        Path prompts = Files.writeString(tmp.resolve("prompts.txt"), "Once upon a time\n\nThe cat sat on the mat.\n");
+        GenerateCommandTest.Run r = run("verify", "--reference", base.toString(), "--candidate", base.toString(),
+                "--prompts", prompts.toString());
+        assertThat(r.code()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("prompt 1: 5 tokens").contains("prompt 2:").doesNotContain("prompt 3");
+        assertThat(run("verify", "--reference", base.toString(), "--candidate", base.toString(), "--prompts",
+                prompts.toString(), "--text", prompts.toString()).code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(run("verify", "--reference", base.toString(), "--candidate", tmp.resolve("nope").toString()).code())
+                .isEqualTo(ExitCodes.BAD_INPUT);
+    }
+}
