@@ -55,8 +55,15 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = "--quiet", description = "no progress bar and no summary")
     boolean quiet;
 
+    @Option(names = "--verify", description = "after writing, verify the output against base + adapters (unmerged) on a"
+            + " built-in text; print the verdict, exit 1 if not equivalent")
+    boolean verify;
+
     @Override
     public Integer call() throws IOException {
+        if (verify && weights.stream().anyMatch(x -> x != 1.0)) {
+            throw new UsageException("--verify runs the adapters unmerged, which supports weight 1 only");
+        }
         if (!weights.isEmpty() && weights.size() != adapters.size()) {
             throw new UsageException(weights.size() + " --weight values for " + adapters.size()
                     + " --adapter folders; give one weight per adapter or none");
@@ -100,7 +107,16 @@ final class MergeCommand implements Callable<Integer> {
         }
         o.flush();
         err.flush();
-        return ExitCodes.OK;
+        return verify ? verifyMerged(baseDir, r.out(), o) : ExitCodes.OK;
+    }
+
+    /** {@code verify --reference base --adapter ... --candidate out}: prints the verdict line. */
+    private int verifyMerged(Path baseDir, Path merged, PrintWriter o) throws IOException {
+        var result = VerifyCommand.run(new dev.loraforge.model.Verification.Spec(baseDir, adapters),
+                new dev.loraforge.model.Verification.Spec(merged, List.of()), List.of(), 512, false, null, null, null);
+        o.println(result.verdictLine());
+        o.flush();
+        return result.equivalent() ? ExitCodes.OK : ExitCodes.NOT_EQUIVALENT;
     }
 
     /** --base, else the first adapter's base_model_name_or_path, as a folder or from the HF cache. */

@@ -150,4 +150,16 @@ class VerifyCommandTest {
         assertThat(run("verify", "--reference", base.toString(), "--candidate", tmp.resolve("nope").toString()).code())
                 .isEqualTo(ExitCodes.BAD_INPUT);
     }
+
+    @Test
+    void mergeWithVerifyPrintsTheVerdict() {
+        Path base = FixtureFiles.stories(tmp.resolve("stories"));
+        Path lora = FixtureFiles.adapter("tinystories-260k/lora-r4", tmp.resolve("lora-r4"));
+        GenerateCommandTest.Run r = run("merge", "--base", base.toString(), "--adapter", lora.toString(),
+                "--out", tmp.resolve("merged").toString(), "--verify");
+        assertThat(r.code()).as(r.out() + r.err()).isEqualTo(ExitCodes.OK);
+        assertThat(r.out()).contains("merged 1 adapter").contains("verdict: EQUIVALENT (exact thresholds");
+        assertThat(run("merge", "--base", base.toString(), "--adapter", lora.toString(), "--weight", "0.5",
+                "--out", tmp.resolve("half").toString(), "--verify").code()).isEqualTo(ExitCodes.USAGE);
+    }
 }
