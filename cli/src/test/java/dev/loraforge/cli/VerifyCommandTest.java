@@ -162,4 +162,31 @@ class VerifyCommandTest {
         assertThat(run("merge", "--base", base.toString(), "--adapter", lora.toString(), "--weight", "0.5",
                 "--out", tmp.resolve("half").toString(), "--verify").code()).isEqualTo(ExitCodes.USAGE);
     }
+
+    @Test
+    void ggufCandidateTokenizerAndChatTemplateTraps() throws Exception {
+        Path base = FixtureFiles.stories(tmp.resolve("stories"));
+        Path gguf = FixtureFiles.copy("tinystories-260k/gguf/stories260k-f32.gguf", tmp.resolve("stories260k-f32.gguf"));
+        GenerateCommandTest.Run ok = run("verify", "--reference", base.toString(), "--candidate", gguf.toString());
+        assertThat(ok.code()).as(ok.out() + ok.err()).isEqualTo(ExitCodes.OK);
+        assertThat(ok.out()).contains("(kind exact)").contains("verdict: EQUIVALENT").doesNotContain("tokenizer:");
+
+        // the reference gains a chat template the GGUF does not carry
+        Path cfg = base.resolve("tokenizer_config.json");
+        String original = Files.readString(cfg);
+        Files.writeString(cfg, original.replaceFirst("\\{", "{\n  \"chat_template\": \"{% for m in messages %}{{ m.content }}{% endfor %}\","));
+        GenerateCommandTest.Run lost = run("verify", "--reference", base.toString(), "--candidate", gguf.toString());
+        assertThat(lost.code()).as(lost.out() + lost.err()).isEqualTo(ExitCodes.NOT_EQUIVALENT);
+        assertThat(lost.out()).contains("tokenizer: the candidate lacks the chat template the reference has")
+                .contains("verdict: NOT EQUIVALENT: the candidate lacks the chat template");
+
+        // a candidate folder whose tokenizer no longer adds BOS gives other ids
+        Files.writeString(cfg, original);
+        Path noBos = FixtureFiles.stories(tmp.resolve("no-bos"));
+        Path noBosCfg = noBos.resolve("tokenizer_config.json");
+        Files.writeString(noBosCfg, Files.readString(noBosCfg).replace("\"add_bos_token\": true", "\"add_bos_token\": false"));
+        GenerateCommandTest.Run ids = run("verify", "--reference", base.toString(), "--candidate", noBos.toString());
+        assertThat(ids.code()).as(ids.out() + ids.err()).isEqualTo(ExitCodes.NOT_EQUIVALENT);
+        assertThat(ids.out()).contains("tokenizers disagree on the text at token 0: reference id 1");
+    }
 }
