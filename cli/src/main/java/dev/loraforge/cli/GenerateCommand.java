@@ -8,6 +8,7 @@ import dev.loraforge.format.safetensors.ModelFiles;
 import dev.loraforge.model.GgufLlama;
 import dev.loraforge.model.Generator;
 import dev.loraforge.model.LlamaConfig;
+import dev.loraforge.model.LinearFactory;
 import dev.loraforge.model.LlamaModel;
 import dev.loraforge.model.UnmergedLora;
 import dev.loraforge.tokenizer.Tokenizer;
@@ -60,6 +61,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--print-ids", description = "print the generated token ids instead of text")
     boolean printIds;
 
+    @Option(names = "--in-place", description = "read weights from the file at every use instead of copying them "
+            + "as floats (less memory, slower; chosen automatically when the copies would not fit the heap)")
+    boolean inPlace;
+
     @Spec
     CommandSpec spec;
 
@@ -79,7 +84,8 @@ final class GenerateCommand implements Callable<Integer> {
                  LoraAdapter lora = adapter == null ? null : LoraAdapter.open(adapter)) {
                 LlamaConfig config = GgufLlama.config(gguf);
                 TensorSource weights = GgufLlama.tensors(gguf, config);
-                LlamaModel m = lora == null ? LlamaModel.load(config, weights) : UnmergedLora.load(config, weights, lora);
+                LinearFactory f = inPlace(config) ? GgufLlama.inPlace(gguf, config) : LinearFactory.DENSE;
+                LlamaModel m = lora == null ? LlamaModel.load(config, weights, f) : UnmergedLora.load(config, weights, lora, f);
                 Tokenizer tok = printIds && ids != null ? null : Tokenizers.fromGgufMetadata(key -> plain(gguf, key));
                 return generate(m, tok);
             }
@@ -87,10 +93,19 @@ final class GenerateCommand implements Callable<Integer> {
         LlamaConfig config = LlamaConfig.read(model);
         try (ModelFiles files = ModelFiles.open(model);
              LoraAdapter lora = adapter == null ? null : LoraAdapter.open(adapter)) {
-            LlamaModel m = lora == null ? LlamaModel.load(config, files) : UnmergedLora.load(config, files, lora);
+            LinearFactory f = inPlace(config) ? LinearFactory.IN_PLACE : LinearFactory.DENSE;
+            LlamaModel m = lora == null ? LlamaModel.load(config, files, f) : UnmergedLora.load(config, files, lora, f);
             Tokenizer tok = printIds && ids != null ? null : Tokenizers.load(model);
             return generate(m, tok);
         }
+    }
+
+    /** Float copies of every projection unless they would take more than half the heap, or --in-place. */
+    private boolean inPlace(LlamaConfig c) {
+        long perLayer = 2L * c.qDim() * c.hiddenSize() + 2L * c.kvDim() * c.hiddenSize()
+                + 3L * c.intermediateSize() * c.hiddenSize();
+        long floats = perLayer * c.numHiddenLayers() + (long) c.vocabSize() * c.hiddenSize();
+        return inPlace || 4 * floats > Runtime.getRuntime().maxMemory() / 2;
     }
 
     private int generate(LlamaModel m, Tokenizer tok) {

@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
         subcommands = {
                 InspectCommand.class,
                 MergeCommand.class,
+                UnmergeCommand.class,
+                CombineCommand.class,
                 CheckCommand.class,
                 GenerateCommand.class,
                 GgufCommand.class,

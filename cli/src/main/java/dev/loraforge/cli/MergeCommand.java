@@ -1,6 +1,7 @@
 package dev.loraforge.cli;
 
 import dev.loraforge.adapter.AdapterConfig;
+import dev.loraforge.format.safetensors.ShardPlan;
 import dev.loraforge.io.PythonJson;
 import dev.loraforge.merge.HfCache;
 import dev.loraforge.merge.ModelMerger;
@@ -22,7 +23,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "merge", description = {
         "Merge LoRA adapters into a base model exactly (float64, one rounding) and save it as sharded safetensors.",
         "With several adapters, W' = W + Σ weightᵢ·scalingᵢ·Bᵢ·Aᵢ."})
-final class MergeCommand implements Callable<Integer> {
+class MergeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
@@ -77,12 +78,12 @@ final class MergeCommand implements Callable<Integer> {
         };
         long shard = parseSize(maxShardSize);
         Path baseDir = resolveBase(base, adapters.getFirst());
-        List<String> command = new ArrayList<>(List.of("loraforge", "merge"));
+        List<String> command = new ArrayList<>(List.of("loraforge", unmerge() ? "unmerge" : "merge"));
         command.addAll(spec.commandLine().getParseResult().originalArgs());
         PrintWriter err = spec.commandLine().getErr();
         Progress bar = new Progress(err, !quiet && System.console() != null);
-        ModelMerger.Result r = ModelMerger.merge(new ModelMerger.Request(baseDir, adapters, w, out, outType, shard,
-                overwrite, command), bar);
+        ModelMerger.Request req = new ModelMerger.Request(baseDir, adapters, w, out, outType, shard, overwrite, command);
+        ModelMerger.Result r = unmerge() ? ModelMerger.unmerge(req, bar) : ModelMerger.merge(req, bar);
         bar.finish();
         PrintWriter o = spec.commandLine().getOut();
         if (json) {
@@ -101,7 +102,7 @@ final class MergeCommand implements Callable<Integer> {
             r.findings().stream().filter(f -> f.severity() == dev.loraforge.adapter.CheckReport.Severity.WARNING)
                     .forEach(f -> err.println("loraforge: " + f));
             r.notes().forEach(n -> err.println("loraforge: note: " + n));
-            o.printf(Locale.ROOT, "merged %d adapter%s into %s: %d tensors (%d changed), %.1f MB in %.1f s%n",
+            o.printf(Locale.ROOT, (unmerge() ? "un" : "") + "merged %d adapter%s into %s: %d tensors (%d changed), %.1f MB in %.1f s%n",
                     adapters.size(), adapters.size() == 1 ? "" : "s", r.out(), r.tensors(), r.changed(),
                     r.bytes() / 1e6, r.millis() / 1000.0);
         }
@@ -119,6 +120,11 @@ final class MergeCommand implements Callable<Integer> {
         return result.equivalent() ? ExitCodes.OK : ExitCodes.NOT_EQUIVALENT;
     }
 
+    /** True for {@code unmerge}. */
+    boolean unmerge() {
+        return false;
+    }
+
     /** --base, else the first adapter's base_model_name_or_path, as a folder or from the HF cache. */
     static Path resolveBase(String base, Path adapter) throws IOException {
         String name = base;
@@ -128,35 +134,21 @@ final class MergeCommand implements Callable<Integer> {
                 throw new UsageException(adapter + ": adapter_config.json names no base model; pass --base");
             }
         }
-        return HfCache.resolve(name, HfCache.hubDir(System.getenv(), Path.of(System.getProperty("user.home"))));
+        Path hub = HfCache.hubDir(System.getenv(), Path.of(System.getProperty("user.home")));
+        try {
+            return HfCache.resolve(name, hub);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new UsageException((base == null ? "the adapter's base_model_name_or_path '" + name + "'" : "--base " + name)
+                    + ": no such folder, and not in the Hugging Face cache " + hub
+                    + " (loraforge never downloads); pass --base with the model folder");
+        }
     }
 
     /** transformers' {@code convert_file_size_to_int}: GB = 10⁹, GiB = 2³⁰, a lowercase final "b" means bits. */
     static long parseSize(String s) {
-        String t = s.trim();
-        String u = t.toUpperCase(Locale.ROOT);
-        long mult = 1;
-        String num = t;
-        String[][] units = {{"GIB", "1073741824"}, {"MIB", "1048576"}, {"KIB", "1024"},
-                {"GB", "1000000000"}, {"MB", "1000000"}, {"KB", "1000"}};
-        for (String[] unit : units) {
-            if (u.endsWith(unit[0])) {
-                mult = Long.parseLong(unit[1]);
-                num = t.substring(0, t.length() - unit[0].length());
-                break;
-            }
-        }
         try {
-            double v = Double.parseDouble(num.trim());
-            long bytes = (long) (v * mult);
-            if (t.endsWith("b")) {
-                bytes /= 8;
-            }
-            if (bytes <= 0) {
-                throw new NumberFormatException();
-            }
-            return bytes;
-        } catch (NumberFormatException e) {
+            return ShardPlan.parseSize(s);
+        } catch (IllegalArgumentException e) {
             throw new UsageException("--max-shard-size '" + s + "' is not a size like 5GB, 500MB or 10GiB");
         }
     }

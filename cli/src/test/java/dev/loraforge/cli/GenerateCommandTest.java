@@ -51,6 +51,8 @@ class GenerateCommandTest {
         Run r = run("generate", dir.toString(), "--ids", "1,403,407,261,378", "-n", "3", "--print-ids");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).isEqualTo("432 383 286\n");
+        Run inPlace = run("generate", dir.toString(), "--ids", "1,403,407,261,378", "-n", "3", "--print-ids", "--in-place");
+        assertThat(inPlace.out()).isEqualTo("432 383 286\n");
     }
 
     @Test

@@ -80,6 +80,42 @@ class MergeCommandTest {
     }
 
     @Test
+    void unmergeGivesTheBaseBackWithinTheBound() throws IOException {
+        Path adapter = FixtureFiles.adapter("lora-rslora-patterns", tmp.resolve("adapter"));
+        Path merged = tmp.resolve("merged");
+        Path restored = tmp.resolve("restored");
+        assertThat(run("merge", "--base", tinyLlama.toString(), "--adapter", adapter.toString(), "--out", merged.toString(), "--quiet").code()).isZero();
+        Run r = run("unmerge", "--base", merged.toString(), "--adapter", adapter.toString(), "--out", restored.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).startsWith("unmerged 1 adapter");
+        assertThat(Files.readString(restored.resolve("loraforge.json"))).contains("\"unmerge\"");
+        Run dora = run("unmerge", "--base", merged.toString(), "--adapter",
+                FixtureFiles.adapter("lora-dora", tmp.resolve("dora")).toString(), "--out", tmp.resolve("x").toString());
+        assertOneLineError(dora, ExitCodes.BAD_INPUT, "DoRA");
+    }
+
+    @Test
+    void combineCatWritesAnAdapterAndLinearRefusesUnequalRanks() throws IOException {
+        Path r8 = FixtureFiles.adapter("lora-r8", tmp.resolve("r8"));
+        Path rs = FixtureFiles.adapter("lora-rslora-patterns", tmp.resolve("rs"));
+        Run c = run("combine", "--adapter", r8.toString(), "--weight", "0.7", "--adapter", rs.toString(), "--weight", "0.3",
+                "--method", "cat", "--out", tmp.resolve("cat").toString());
+        assertThat(c.code()).as(c.err()).isZero();
+        assertThat(c.out()).contains("28 modules");
+        Run bad = run("combine", "--adapter", r8.toString(), "--adapter", rs.toString(), "--method", "linear",
+                "--out", tmp.resolve("lin").toString());
+        assertOneLineError(bad, ExitCodes.BAD_INPUT, "equal ranks");
+        assertThat(tmp.resolve("lin").resolve("adapter_model.safetensors")).doesNotExist();
+    }
+
+    @Test
+    void baseNamedByTheAdapterThatIsNowhereIsAUsageError() {
+        Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("adapter")); // base_model_name_or_path "tiny-llama-v512"
+        Run r = run("merge", "--adapter", adapter.toString(), "--out", tmp.resolve("o").toString());
+        assertOneLineError(r, ExitCodes.USAGE, "'tiny-llama-v512'", "never downloads");
+    }
+
+    @Test
     void checkReportsOkAndMismatch() {
         Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("adapter"));
         Run ok = run("check", "--base", tinyLlama.toString(), "--adapter", adapter.toString());

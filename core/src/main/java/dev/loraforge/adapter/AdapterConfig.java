@@ -228,11 +228,11 @@ public record AdapterConfig(
         return found;
     }
 
-    /** The file text as PEFT writes it (keys sorted, indent 2), with {@code changes} applied. */
+    /** The file text (indent 2 like PEFT; keys in the file's order, new keys last), with {@code changes} applied. */
     public String toJson(Map<String, Object> changes) {
         Map<String, Object> m = new LinkedHashMap<>(raw);
         m.putAll(changes);
-        return PythonJson.write(m, 2, true);
+        return PythonJson.write(m, 2, false);
     }
 
     /** Typed access with errors that name the file, the key and the value. */

@@ -6,6 +6,7 @@ import dev.loraforge.adapter.LoraAdapter;
 import dev.loraforge.format.safetensors.ModelFiles;
 import dev.loraforge.format.safetensors.SafetensorsWriter;
 import dev.loraforge.format.safetensors.ShardIndex;
+import dev.loraforge.format.safetensors.ShardPlan;
 import dev.loraforge.format.safetensors.TensorSpec;
 import dev.loraforge.io.OutputFolder;
 import dev.loraforge.io.PythonJson;
@@ -78,6 +79,29 @@ public final class ModelMerger {
     private ModelMerger() {
     }
 
+    /**
+     * Takes adapters back out of a merged model: {@code W = W' − Σ weightᵢ·scalingᵢ·Bᵢ·Aᵢ}, with the same exact
+     * float64 arithmetic and one rounding. Error bound against the original W: the merge rounded once
+     * (|W' − (W + ΔW)| ≤ ½ ulp(W')) and the unmerge rounds once more, so |unmerged − W| ≤ ½ ulp(W') + ½ ulp(W)
+     * in the output dtype: at most 1 ulp where W' and W share a binade, and the result is W itself whenever
+     * that first error is below ½ ulp(W). DoRA and modules_to_save cannot be undone (the row norms and the
+     * replaced tensors are not in the merged model) and are refused.
+     */
+    public static Result unmerge(Request req, Progress progress) throws IOException {
+        for (Path a : req.adapters()) {
+            try (LoraAdapter ad = LoraAdapter.open(a)) {
+                if (ad.config().useDora() || !ad.fullTensors().isEmpty()) {
+                    throw new dev.loraforge.adapter.AdapterException(dev.loraforge.adapter.AdapterException.Kind.UNSUPPORTED_OPTION,
+                            a + ": " + (ad.config().useDora() ? "a DoRA merge" : "modules_to_save")
+                                    + " cannot be unmerged: the merged model does not keep what it replaced");
+                }
+            }
+        }
+        List<Double> negated = req.weights().stream().map(w -> -w).toList();
+        return merge(new Request(req.base(), req.adapters(), negated, req.out(), req.dtype(), req.maxShardBytes(),
+                req.overwrite(), req.command()), progress);
+    }
+
     public static Result merge(Request req, Progress progress) throws IOException {
         long t0 = System.nanoTime();
         List<LoraAdapter> opened = new ArrayList<>();
@@ -114,59 +138,42 @@ public final class ModelMerger {
         }
     }
 
-    /** Shards as transformers plans them: tensors in order, a new shard when the next would overflow. */
-    static List<List<MergePlan.Op>> shards(List<MergePlan.Op> ops, long maxShardBytes) {
-        List<List<MergePlan.Op>> shards = new ArrayList<>();
-        List<MergePlan.Op> cur = new ArrayList<>();
-        long size = 0;
-        for (MergePlan.Op op : ops) {
-            long n = op.shape().byteCount(op.outType());
-            if (!cur.isEmpty() && size + n > maxShardBytes) {
-                shards.add(cur);
-                cur = new ArrayList<>();
-                size = 0;
-            }
-            cur.add(op);
-            size += n;
-        }
-        if (!cur.isEmpty() || shards.isEmpty()) {
-            shards.add(cur);
-        }
-        return shards;
-    }
-
     private static List<String> writeWeights(MergePlan plan, Path dir, long maxShardBytes, DiskSpace space,
                                              Progress progress) throws IOException {
-        List<List<MergePlan.Op>> shards = shards(plan.ops(), maxShardBytes);
-        long total = plan.ops().stream().mapToLong(op -> op.shape().byteCount(op.outType())).sum();
-        int n = shards.size();
+        Map<String, MergePlan.Op> byName = new LinkedHashMap<>();
+        List<TensorSpec> specs = new ArrayList<>();
+        for (MergePlan.Op op : plan.ops()) {
+            byName.put(op.name(), op);
+            specs.add(new TensorSpec(op.name(), op.outType(), op.shape()));
+        }
+        ShardPlan shards = ShardPlan.of(specs, maxShardBytes); // transformers' split, in base order
+        long total = shards.totalSize();
         List<String> files = new ArrayList<>();
-        Map<String, String> weightMap = new java.util.TreeMap<>();
         LowRankKernel kernel = LowRankKernel.preferred();
         int done = 0;
         long bytesDone = 0;
-        for (int s = 0; s < n; s++) {
-            String file = n == 1 ? SINGLE_FILE : String.format("model-%05d-of-%05d.safetensors", s + 1, n);
-            List<TensorSpec> specs = new ArrayList<>();
-            long shardBytes = 0;
-            for (MergePlan.Op op : shards.get(s)) {
-                specs.add(new TensorSpec(op.name(), op.outType(), op.shape()));
-                shardBytes += op.shape().byteCount(op.outType());
-                weightMap.put(op.name(), file);
-            }
-            space.reserve(shardBytes);
-            try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(file), Map.of("format", "pt"), specs, false)) {
-                for (MergePlan.Op op : shards.get(s)) {
-                    MergePlan.compute(op, w.segmentFor(op.name()), kernel);
-                    bytesDone += op.shape().byteCount(op.outType());
-                    progress.tensorDone(op.name(), ++done, plan.ops().size(), bytesDone, total);
+        // one shard at a time: only its pages are mapped, and space is asked for before each
+        for (ShardPlan.Shard shard : shards.shards()) {
+            space.reserve(shard.byteSize());
+            try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(shard.fileName()), Map.of("format", "pt"),
+                    shard.tensors(), false)) {
+                for (TensorSpec t : shard.tensors()) {
+                    try {
+                        MergePlan.compute(byName.get(t.name()), w.segmentFor(t.name()), kernel);
+                    } catch (InternalError e) {
+                        // a fault on a mapped output page: the file system could not back it (full disk, quota)
+                        throw new IOException("could not write " + t.name() + " to " + shard.fileName()
+                                + " (disk full?): " + e.getMessage(), e);
+                    }
+                    bytesDone += t.byteSize();
+                    progress.tensorDone(t.name(), ++done, specs.size(), bytesDone, total);
                 }
                 w.commit();
             }
-            files.add(file);
+            files.add(shard.fileName());
         }
-        if (n > 1) {
-            ShardIndex.of(total, weightMap).write(dir.resolve(ShardIndex.FILE_NAME), false);
+        if (!shards.isSingleFile()) {
+            shards.index().write(dir.resolve(ShardIndex.FILE_NAME), false);
             files.add(ShardIndex.FILE_NAME);
         }
         return files;

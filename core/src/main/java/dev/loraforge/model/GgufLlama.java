@@ -144,7 +144,7 @@ public final class GgufLlama {
     }
 
     /** HF tensor name of a GGUF tensor name, or null for tensors the forward pass does not use. */
-    static String hfName(String gguf) {
+    public static String hfName(String gguf) {
         switch (gguf) {
             case "token_embd.weight":
                 return "model.embed_tokens.weight";
@@ -168,7 +168,7 @@ public final class GgufLlama {
         return hf == null ? null : "model.layers." + parts[1] + "." + hf + ".weight";
     }
 
-    /** HF-named F32 views (dequantized on first use, then kept). */
+    /** HF-named F32 views, dequantized anew at every {@code find} (the GGUF file must stay open). */
     public static TensorSource tensors(GgufFile f, LlamaConfig c) {
         Map<String, GgufTensor> byHf = new LinkedHashMap<>();
         for (GgufTensor t : f.tensors()) {
@@ -177,7 +177,6 @@ public final class GgufLlama {
                 byHf.put(hf, t);
             }
         }
-        Map<String, TensorView> cache = new java.util.concurrent.ConcurrentHashMap<>();
         return new TensorSource() {
             @Override
             public List<String> names() {
@@ -187,12 +186,12 @@ public final class GgufLlama {
             @Override
             public Optional<TensorView> find(String name) {
                 GgufTensor t = byHf.get(name);
-                return t == null ? Optional.empty() : Optional.of(cache.computeIfAbsent(name, n -> dequantize(n, t, c)));
+                // not cached: the model keeps what it needs, so a cache would only double the memory
+                return t == null ? Optional.empty() : Optional.of(dequantize(name, t, c));
             }
 
             @Override
             public void close() {
-                cache.clear();
             }
 
             @Override
@@ -226,7 +225,7 @@ public final class GgufLlama {
      * {@code h·d + j·d/2 + i}. {@code heads} = 0 means no permutation.
      */
     /** The inverse of {@link #hfRow}: the GGUF row holding HF row {@code r}. */
-    static int ggufRow(int r, int heads, int rows) {
+    public static int ggufRow(int r, int heads, int rows) {
         if (heads == 0) {
             return r;
         }
@@ -236,7 +235,7 @@ public final class GgufLlama {
         return h * d + 2 * (within % (d / 2)) + within / (d / 2);
     }
 
-    static int hfRow(int r, int heads, int rows) {
+    public static int hfRow(int r, int heads, int rows) {
         if (heads == 0) {
             return r;
         }

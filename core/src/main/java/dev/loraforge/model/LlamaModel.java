@@ -139,9 +139,12 @@ public final class LlamaModel {
         return new Session(this, capacity);
     }
 
-    /** A fresh sequence with room for {@code max_position_embeddings} tokens. */
+    /** Positions a {@link #newSession()} holds at most: long-context configs would otherwise allocate gigabytes. */
+    public static final int DEFAULT_CAPACITY = 4096;
+
+    /** A fresh sequence with room for {@code min(max_position_embeddings, DEFAULT_CAPACITY)} tokens. */
     public Session newSession() {
-        return newSession(config.maxPositionEmbeddings());
+        return newSession(Math.min(config.maxPositionEmbeddings(), DEFAULT_CAPACITY));
     }
 
     TensorView embed() {

@@ -46,11 +46,12 @@ public final class Perplexity {
         if (nCtx < 4) {
             throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "n_ctx " + nCtx + " is too small (>= 4)");
         }
-        int chunks = tokens.length / nCtx;
-        if (chunks == 0) {
-            throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "need at least " + nCtx
-                    + " tokens for one chunk of n_ctx, got " + tokens.length);
+        // llama-perplexity refuses fewer than two contexts' worth of tokens; so do we, to give the same numbers
+        if (tokens.length < 2L * nCtx) {
+            throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "you need at least " + 2L * nCtx
+                    + " tokens to evaluate perplexity with a context of " + nCtx + "; the text has " + tokens.length);
         }
+        int chunks = tokens.length / nCtx;
         int first = nCtx / 2;
         double[][] nll = new double[chunks][];
         IntStream.range(0, chunks).parallel().forEach(c -> nll[c] = scoreChunk(model, tokens, c * nCtx, nCtx, first, bos));

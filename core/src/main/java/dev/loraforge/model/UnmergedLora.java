@@ -41,7 +41,12 @@ public final class UnmergedLora implements LinearFactory {
 
     /** Loads {@code base} with {@code adapter} applied unmerged; fails if any adapter tensor goes unused. */
     public static LlamaModel load(LlamaConfig config, TensorSource base, LoraAdapter adapter) {
-        UnmergedLora lora = new UnmergedLora(adapter, LinearFactory.DENSE);
+        return load(config, base, adapter, LinearFactory.DENSE);
+    }
+
+    /** As {@link #load(LlamaConfig, TensorSource, LoraAdapter)}, with the base projections built by {@code baseFactory}. */
+    public static LlamaModel load(LlamaConfig config, TensorSource base, LoraAdapter adapter, LinearFactory baseFactory) {
+        UnmergedLora lora = new UnmergedLora(adapter, baseFactory);
         LlamaModel model = LlamaModel.load(config, lora.overlay(base), lora);
         lora.requireAllUsed();
         return model;

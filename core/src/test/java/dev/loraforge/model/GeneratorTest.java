@@ -75,4 +75,24 @@ class GeneratorTest {
                 .isInstanceOf(ModelException.class).hasMessageContaining("token id 512");
         assertThatThrownBy(() -> Generator.Options.sampling(4, 1, 0, 1)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test
+    void perplexityRefusesShortTextsLikeLlamaCpp() {
+        assertThatThrownBy(() -> Perplexity.compute(MODEL, new int[511], 256, 1)).isInstanceOf(ModelException.class)
+                .hasMessageContaining("you need at least 512 tokens to evaluate perplexity with a context of 256");
+        // two chunks of 8: positions 4..6 scored in each
+        int[] tokens = Arrays.copyOf(Fixtures.i32("tinystories-260k/perplexity/tinystories-valid-head-20k.tokens.i32"), 17);
+        Perplexity.Result r = Perplexity.compute(MODEL, tokens, 8, 1);
+        assertThat(r.chunks()).isEqualTo(2);
+        assertThat(r.scoredTokens()).isEqualTo(6);
+        // chunk 2 by hand: BOS replaces its first token, logits of positions 4..6 predict tokens 5..7
+        int[] chunk = Arrays.copyOfRange(tokens, 8, 16);
+        chunk[0] = 1;
+        float[][] logits = MODEL.newSession(8).forward(chunk);
+        double nll = 0;
+        for (int i = 4; i <= 6; i++) {
+            nll -= Perplexity.logSoftmaxAt(logits[i], tokens[8 + i + 1]);
+        }
+        assertThat(r.chunkMeanNll()[1]).isEqualTo(nll / 3);
+    }
 }

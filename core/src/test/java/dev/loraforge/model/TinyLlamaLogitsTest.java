@@ -129,11 +129,13 @@ class TinyLlamaLogitsTest {
     }
 
     @Test
-    void loraR8MatchesLlamaCppRuntimeLora() {
+    void loraR8MatchesLlamaCppRuntimeLoraAndExportLora() {
         float[] got = lastLogits(unmerged("lora-r8"));
         double d = maxAbs(got, Fixtures.f32(DIR + "llamacpp-logits/runtime-lora-r8/exact/llamacpp-tiny-llama-v512-f32.bin"));
-        System.out.printf("lora-r8 unmerged vs llama.cpp --lora: %.3g%n", d);
+        double merged = maxAbs(got, Fixtures.f32(DIR + "llamacpp-logits/exact/llamacpp-tiny-llama-v512-lora-r8-merged-f32.bin"));
+        System.out.printf("lora-r8 unmerged vs llama.cpp --lora: %.3g, vs llama-export-lora F32 merge: %.3g%n", d, merged);
         assertThat(d).isLessThan(1e-4);
+        assertThat(merged).isLessThan(1e-4);
     }
 
     @Test
