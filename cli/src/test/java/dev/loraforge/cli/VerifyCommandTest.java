@@ -127,7 +127,7 @@ class VerifyCommandTest {
             assertThat(r.code()).as(r.out() + r.err()).isEqualTo(ExitCodes.OK);
             Map<String, Object> j = json(r);
             assertThat(j.get("kind")).isEqualTo(cand == q8 ? "Q8_0" : "Q4_K_M");
-            assertThat(num(j, "kl_mean")).isGreaterThan(0).isLessThanOrEqualTo(cand == q8 ? 1e-3 : 5e-2);
+            assertThat(num(j, "kl_mean")).isGreaterThan(0).isLessThanOrEqualTo(cand == q8 ? 1e-4 : 1e-2); // measured 1.9e-5, 3.3e-3
             assertThat((List<?>) j.get("tokenizer_problems")).isEmpty();
         }
         // a threshold override turns the same Q4_K_M into a failure

@@ -60,8 +60,11 @@ class VerificationTest {
         assertThat(Verification.verdict(good, 1.0, t)).isEmpty();
         assertThat(Verification.verdict(new Compare.LogitStats(10, 0.1, 0.01, Double.NaN, Double.NaN, Double.NaN, 1.0), 1.0, t))
                 .hasSize(2);
-        assertThat(Verification.verdict(new Compare.LogitStats(10, 0.1, 0.01, 2e-3, 1e-3, 2e-3, 1.0), 1.0, t))
-                .containsExactly("KL mean 0.00200 > 0.00100");
+        assertThat(Verification.verdict(new Compare.LogitStats(10, 0.1, 0.01, 2e-2, 1e-3, 5.0, 1.0), 1.0, t))
+                .containsExactly("KL mean 0.0200 > 0.0100");
+        VerifyThresholds exact = VerifyThresholds.forKind(VerifyThresholds.EXACT).orElseThrow();
+        assertThat(Verification.verdict(new Compare.LogitStats(10, 0.1, 0.01, 1e-7, 1e-7, 2e-5, 1.0), 1.0, exact))
+                .containsExactly("KL max 2.00e-05 > 1.00e-05");
         assertThat(Verification.verdict(good, 0.9, t)).singleElement().asString().startsWith("top-1 agreement");
         assertThat(VerifyThresholds.forKind("q4_k_m")).map(VerifyThresholds::minTop1).contains(0.80);
         assertThat(VerifyThresholds.forKind("IQ2_XS")).isEmpty();
