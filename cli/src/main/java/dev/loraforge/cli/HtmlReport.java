@@ -31,31 +31,14 @@ final class HtmlReport {
         sb.append("<p class=\"").append(r.equivalent() ? "ok" : "bad").append("\"><b>").append(esc(r.verdictLine())).append("</b></p>\n");
         sb.append("<p>reference: <code>").append(esc(r.reference())).append("</code><br>candidate: <code>")
                 .append(esc(r.candidate())).append("</code> (kind ").append(esc(r.candidateKind())).append(")</p>\n");
-        Compare.LogitStats l = r.logits();
-        sb.append("<h2>Metrics</h2>\n<table>\n");
-        row(sb, "positions", String.valueOf(l.positions()));
-        row(sb, "max |&Delta;logit|", num(l.maxAbsDiff()));
-        row(sb, "mean |&Delta;logit|", num(l.meanAbsDiff()));
-        row(sb, "KL mean", num(l.klMean()));
-        row(sb, "KL p99", num(l.klP99()));
-        row(sb, "KL max", num(l.klMax()));
-        row(sb, "top-1 agreement", pct(l.top1Agreement()));
-        row(sb, "top-1 agreement (near-ties agree)", pct(r.top1NearTie()));
-        row(sb, "perplexity reference", num(r.pplReference()));
-        row(sb, "perplexity candidate", num(r.pplCandidate()));
-        row(sb, "thresholds", esc(r.thresholds().toString()));
-        sb.append("</table>\n");
-        sb.append("<h2>Per-layer hidden-state error</h2>\n").append(layerPlot(r.layers()));
-        sb.append("<h2>KL divergence per position</h2>\n").append(klHistogram(r.klPerPosition()));
-        sb.append("<h2>Sequences</h2>\n<table><tr><th>sequence</th><th>tokens</th><th>KL mean</th><th>KL max</th>")
-                .append("<th>top-1</th><th>ppl ref</th><th>ppl cand</th></tr>\n");
-        for (Verification.Sequence s : r.sequences()) {
-            sb.append("<tr><td>").append(esc(s.label())).append("</td><td>").append(s.tokens()).append("</td><td>")
-                    .append(num(s.logits().klMean())).append("</td><td>").append(num(s.logits().klMax())).append("</td><td>")
-                    .append(pct(s.logits().top1Agreement())).append("</td><td>").append(num(s.pplReference()))
-                    .append("</td><td>").append(num(s.pplCandidate())).append("</td></tr>\n");
+        if (!r.problems().isEmpty()) {
+            sb.append("<ul>");
+            r.problems().forEach(p -> sb.append("<li class=\"bad\">").append(esc(p)).append("</li>"));
+            sb.append("</ul>\n");
         }
-        sb.append("</table>\n");
+        if (r.compared()) {
+            metrics(sb, r);
+        }
         StructuralDiff.Result s = r.structure();
         if (s != null) {
             sb.append("<h2>Tensors</h2>\n<p>").append(esc(s.summary())).append("</p>\n");
@@ -86,6 +69,34 @@ final class HtmlReport {
             sb.append("</ul>\n");
         }
         return sb.append("</body></html>\n").toString();
+    }
+
+    private static void metrics(StringBuilder sb, Verification.Result r) {
+        Compare.LogitStats l = r.logits();
+        sb.append("<h2>Metrics</h2>\n<table>\n");
+        row(sb, "positions", String.valueOf(l.positions()));
+        row(sb, "max |&Delta;logit|", num(l.maxAbsDiff()));
+        row(sb, "mean |&Delta;logit|", num(l.meanAbsDiff()));
+        row(sb, "KL mean", num(l.klMean()));
+        row(sb, "KL p99", num(l.klP99()));
+        row(sb, "KL max", num(l.klMax()));
+        row(sb, "top-1 agreement", pct(l.top1Agreement()));
+        row(sb, "top-1 agreement (near-ties agree)", pct(r.top1NearTie()));
+        row(sb, "perplexity reference", num(r.pplReference()));
+        row(sb, "perplexity candidate", num(r.pplCandidate()));
+        row(sb, "thresholds", esc(r.thresholds().toString()));
+        sb.append("</table>\n");
+        sb.append("<h2>Per-layer hidden-state error</h2>\n").append(layerPlot(r.layers()));
+        sb.append("<h2>KL divergence per position</h2>\n").append(klHistogram(r.klPerPosition()));
+        sb.append("<h2>Sequences</h2>\n<table><tr><th>sequence</th><th>tokens</th><th>KL mean</th><th>KL max</th>")
+                .append("<th>top-1</th><th>ppl ref</th><th>ppl cand</th></tr>\n");
+        for (Verification.Sequence s : r.sequences()) {
+            sb.append("<tr><td>").append(esc(s.label())).append("</td><td>").append(s.tokens()).append("</td><td>")
+                    .append(num(s.logits().klMean())).append("</td><td>").append(num(s.logits().klMax())).append("</td><td>")
+                    .append(pct(s.logits().top1Agreement())).append("</td><td>").append(num(s.pplReference()))
+                    .append("</td><td>").append(num(s.pplCandidate())).append("</td></tr>\n");
+        }
+        sb.append("</table>\n");
     }
 
     /** Mean (line) and max (dots) relative error per layer, log10 y axis. */

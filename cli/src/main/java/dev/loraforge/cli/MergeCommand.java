@@ -115,8 +115,10 @@ class MergeCommand implements Callable<Integer> {
     private int verifyMerged(Path baseDir, Path merged, PrintWriter o) throws IOException {
         var result = VerifyCommand.run(new dev.loraforge.model.Verification.Spec(baseDir, adapters),
                 new dev.loraforge.model.Verification.Spec(merged, List.of()), List.of(), 512, false, null, null, null);
-        o.println(result.verdictLine());
-        o.flush();
+        // with --json the verdict goes to stderr so stdout stays one JSON document
+        PrintWriter w = json ? spec.commandLine().getErr() : o;
+        w.println(result.verdictLine());
+        w.flush();
         return result.equivalent() ? ExitCodes.OK : ExitCodes.NOT_EQUIVALENT;
     }
 

@@ -139,6 +139,16 @@ final class VerifyCommand implements Callable<Integer> {
                     s.pplReference(), s.pplCandidate());
         }
         Compare.LogitStats l = r.logits();
+        if (l != null) {
+            printMetrics(r, out);
+        }
+        printStructure(r, out);
+        r.tokenizerProblems().forEach(p -> out.println("tokenizer: " + p));
+        out.println(r.verdictLine());
+    }
+
+    private static void printMetrics(Verification.Result r, PrintWriter out) {
+        Compare.LogitStats l = r.logits();
         out.printf(Locale.ROOT, "logits: %d positions, max |dlogit| %.3g, mean |dlogit| %.3g%n", l.positions(), l.maxAbsDiff(), l.meanAbsDiff());
         out.printf(Locale.ROOT, "KL divergence: mean %.3g, p99 %.3g, max %.3g%n", l.klMean(), l.klP99(), l.klMax());
         out.printf(Locale.ROOT, "top-1 agreement: %.2f%% exact, %.2f%% counting near-ties (< %.2g nats)%n",
@@ -150,6 +160,9 @@ final class VerifyCommand implements Callable<Integer> {
                     e.meanRelative(), e.maxRelative());
         }
         r.firstJump().ifPresent(e -> out.println("the difference starts at layer " + e.layer()));
+    }
+
+    private static void printStructure(Verification.Result r, PrintWriter out) {
         StructuralDiff.Result s = r.structure();
         if (s != null) {
             out.println("tensors: " + s.summary());
@@ -164,8 +177,6 @@ final class VerifyCommand implements Callable<Integer> {
                 out.println("  ... and " + (s.differing().size() - 20) + " more differing tensors");
             }
         }
-        r.tokenizerProblems().forEach(p -> out.println("tokenizer: " + p));
-        out.println(r.verdictLine());
     }
 
     static Map<String, Object> toJson(Verification.Result r) {
@@ -177,33 +188,44 @@ final class VerifyCommand implements Callable<Integer> {
         m.put("verdict", r.verdictLine());
         m.put("problems", r.problems());
         VerifyThresholds t = r.thresholds();
-        m.put("thresholds", map("kind", t.kind(), "max_kl_mean", t.maxKlMean(), "max_kl", t.maxKlMax(),
+        m.put("thresholds", map("kind", t.kind(), "max_kl_mean", t.maxKlMean(), "max_kl", Double.isInfinite(t.maxKlMax()) ? null : t.maxKlMax(),
                 "min_top1", t.minTop1(), "basis", t.basis()));
         Compare.LogitStats l = r.logits();
-        m.put("positions", l.positions());
-        m.put("max_abs_dlogit", l.maxAbsDiff());
-        m.put("mean_abs_dlogit", l.meanAbsDiff());
-        m.put("kl_mean", l.klMean());
-        m.put("kl_p99", l.klP99());
-        m.put("kl_max", l.klMax());
-        m.put("top1", l.top1Agreement());
-        m.put("top1_near_tie", r.top1NearTie());
-        m.put("ppl_reference", r.pplReference());
-        m.put("ppl_candidate", r.pplCandidate());
-        m.put("layers", r.layers().stream().map(e -> map("layer", e.layer(), "mean_rel", e.meanRelative(),
-                "max_rel", e.maxRelative())).toList());
-        m.put("sequences", r.sequences().stream().map(s -> map("label", s.label(), "tokens", s.tokens(),
-                "kl_mean", s.logits().klMean(), "kl_max", s.logits().klMax(), "top1", s.logits().top1Agreement(),
-                "ppl_reference", s.pplReference(), "ppl_candidate", s.pplCandidate())).toList());
+        if (l != null) {
+            m.put("positions", l.positions());
+            m.put("max_abs_dlogit", l.maxAbsDiff());
+            m.put("mean_abs_dlogit", l.meanAbsDiff());
+            m.put("kl_mean", l.klMean());
+            m.put("kl_p99", l.klP99());
+            m.put("kl_max", l.klMax());
+            m.put("top1", l.top1Agreement());
+            m.put("top1_near_tie", r.top1NearTie());
+            m.put("ppl_reference", r.pplReference());
+            m.put("ppl_candidate", r.pplCandidate());
+            m.put("layers", r.layers().stream().map(e -> map("layer", e.layer(), "mean_rel", e.meanRelative(),
+                    "max_rel", e.maxRelative())).toList());
+            m.put("sequences", r.sequences().stream().map(s -> map("label", s.label(), "tokens", s.tokens(),
+                    "kl_mean", s.logits().klMean(), "kl_max", s.logits().klMax(), "top1", s.logits().top1Agreement(),
+                    "ppl_reference", s.pplReference(), "ppl_candidate", s.pplCandidate())).toList());
+        }
         if (r.structure() != null) {
             StructuralDiff.Result s = r.structure();
             m.put("tensors", map("compared", s.entries().size(), "differing", s.differing().stream().map(StructuralDiff.Entry::name).toList(),
                     "missing", s.missing(), "extra", s.extra(),
-                    "shape_mismatch", s.shapeMismatches().stream().map(StructuralDiff.Entry::name).toList()));
+                    "shape_mismatch", s.shapeMismatches().stream().map(StructuralDiff.Entry::name).toList(),
+                    "entries", s.entries().stream().map(VerifyCommand::entry).toList()));
         }
         m.put("tokenizer_problems", r.tokenizerProblems());
         m.replaceAll((k, v) -> v instanceof Double d && !Double.isFinite(d) ? String.valueOf(d) : v);
         return m;
+    }
+
+    private static Map<String, Object> entry(StructuralDiff.Entry e) {
+        return map("name", e.name(), "shape", e.shape(), "candidate_shape", e.candidateShape(), "reference_type", e.refType(),
+                "candidate_type", e.candType(), "reference_mean", e.reference().mean(), "reference_std", e.reference().std(),
+                "reference_max_abs", e.reference().maxAbs(), "candidate_mean", e.candidate().mean(),
+                "candidate_std", e.candidate().std(), "candidate_max_abs", e.candidate().maxAbs(),
+                "values_differing", e.diffCount(), "max_abs_diff", e.maxAbsDiff(), "rel_rms", e.relRms());
     }
 
     private static Map<String, Object> map(Object... kv) {

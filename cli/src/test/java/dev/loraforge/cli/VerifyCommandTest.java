@@ -189,4 +189,19 @@ class VerifyCommandTest {
         assertThat(ids.code()).as(ids.out() + ids.err()).isEqualTo(ExitCodes.NOT_EQUIVALENT);
         assertThat(ids.out()).contains("tokenizers disagree on the text at token 0: reference id 1");
     }
+
+    @Test
+    void modelsOfDifferentShapeAreNotEquivalentWithTheReasonAndATensorDiff() throws Exception {
+        Path stories = FixtureFiles.stories(tmp.resolve("stories"));
+        Path tiny = FixtureFiles.tinyLlama(tmp.resolve("tiny-llama-v512"));
+        Path html = tmp.resolve("r.html");
+        GenerateCommandTest.Run r = run("verify", "--reference", stories.toString(), "--candidate", tiny.toString(),
+                "--html", html.toString());
+        assertThat(r.code()).as(r.out() + r.err()).isEqualTo(ExitCodes.NOT_EQUIVALENT);
+        assertThat(r.out()).contains("verdict: NOT EQUIVALENT: the models cannot be compared: reference 5 layers, hidden 64,"
+                + " vocabulary 512; candidate 4 layers, hidden 256, vocabulary 512")
+                .contains("missing: model.layers.4.input_layernorm.weight").contains("extra: lm_head.weight")
+                .contains("differs: model.embed_tokens.weight F32->BF16 [512, 64] vs [512, 256]");
+        assertThat(Files.readString(html)).contains("the models cannot be compared").doesNotContain("<svg");
+    }
 }

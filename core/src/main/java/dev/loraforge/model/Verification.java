@@ -55,7 +55,8 @@ public final class Verification {
 
     /**
      * Everything {@code verify} reports. {@code klPerPosition} holds every position's KL (for the
-     * histogram); {@code problems} are the reasons for NOT EQUIVALENT, empty when equivalent.
+     * histogram); {@code problems} are the reasons for NOT EQUIVALENT, empty when equivalent. When the models
+     * cannot be compared (different layers, width or vocabulary) {@code logits} is null and the lists are empty.
      */
     public record Result(String reference, String candidate, String candidateKind, VerifyThresholds thresholds,
                          List<Sequence> sequences, Compare.LogitStats logits, double top1NearTie, double pplReference,
@@ -76,6 +77,11 @@ public final class Verification {
 
         public boolean equivalent() {
             return problems.isEmpty();
+        }
+
+        /** False when the models could not run side by side: no logit or layer metrics (logits() is null). */
+        public boolean compared() {
+            return logits != null;
         }
 
         /** The first layer whose mean relative error exceeds 10x the one before it (where a difference starts). */
@@ -111,7 +117,6 @@ public final class Verification {
         List<String> inputs = texts.isEmpty() ? List.of(DEFAULT_TEXT) : texts;
         try (VerifyModel ref = VerifyModel.open(new VerifyModel.Spec(reference.model(), reference.adapters()));
              VerifyModel cand = VerifyModel.open(new VerifyModel.Spec(candidate.model(), candidate.adapters()))) {
-            checkCompatible(ref.model.config(), cand.model.config(), ref.describe(), cand.describe());
             if (ref.tokenizer == null) {
                 throw new ModelException(ModelException.Kind.BAD_WEIGHT, reference.model()
                         + " has no tokenizer (tokenizer.json or tokenizer.model); verify needs one to tokenize the text");
@@ -133,6 +138,18 @@ public final class Verification {
                 throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "the text gives no tokens to evaluate");
             }
             tokProblems.addAll(tokenizerProblems(ref, cand));
+            String kind = kind(ref, cand);
+            VerifyThresholds t = options.thresholds() != null ? options.thresholds()
+                    : VerifyThresholds.forKind(kind).orElseGet(() -> VerifyThresholds.forKind("Q2_K").orElseThrow());
+            StructuralDiff.Result structure = options.structural() ? StructuralDiff.compare(ref.side, cand.side) : null;
+            Optional<String> incompatible = incompatibility(ref.model.config(), cand.model.config());
+            if (incompatible.isPresent()) {
+                // not runnable side by side (e.g. a vocabulary that lost added tokens): say why, no metrics
+                List<String> problems = new ArrayList<>(List.of(incompatible.get()));
+                problems.addAll(tokProblems);
+                return new Result(ref.describe(), cand.describe(), kind, t, List.of(), null, Double.NaN, Double.NaN,
+                        Double.NaN, List.of(), new double[0], structure, tokProblems, problems);
+            }
             int ctx = Math.min(options.ctx(), Math.min(ref.model.config().maxPositionEmbeddings(),
                     cand.model.config().maxPositionEmbeddings()));
             VerifyMetrics metrics = new VerifyMetrics(ref.model.config().numHiddenLayers());
@@ -145,10 +162,6 @@ public final class Verification {
                     sequences.add(metrics.run(label, ref.model, cand.model, window));
                 }
             }
-            String kind = kind(ref, cand);
-            VerifyThresholds t = options.thresholds() != null ? options.thresholds()
-                    : VerifyThresholds.forKind(kind).orElseGet(() -> VerifyThresholds.forKind("Q2_K").orElseThrow());
-            StructuralDiff.Result structure = options.structural() ? StructuralDiff.compare(ref.side, cand.side) : null;
             Compare.LogitStats stats = metrics.stats();
             List<String> problems = new ArrayList<>(verdict(stats, metrics.top1NearTie(), t));
             problems.addAll(tokProblems);
@@ -159,6 +172,9 @@ public final class Verification {
 
     /** The same measurements judged by other thresholds (command-line overrides). */
     public static Result rejudge(Result r, VerifyThresholds t) {
+        if (!r.compared()) {
+            return r;
+        }
         List<String> problems = new ArrayList<>(verdict(r.logits(), r.top1NearTie(), t));
         problems.addAll(r.tokenizerProblems());
         return new Result(r.reference(), r.candidate(), r.candidateKind(), t, r.sequences(), r.logits(), r.top1NearTie(),
@@ -195,12 +211,14 @@ public final class Verification {
         return atLeast ? VerifyThresholds.EXACT : c.toString();
     }
 
-    private static void checkCompatible(LlamaConfig a, LlamaConfig b, String ra, String rb) {
+    /** Why two configs cannot run over the same tokens and be compared position by position, if they cannot. */
+    static Optional<String> incompatibility(LlamaConfig a, LlamaConfig b) {
         if (a.numHiddenLayers() != b.numHiddenLayers() || a.hiddenSize() != b.hiddenSize() || a.vocabSize() != b.vocabSize()) {
-            throw new ModelException(ModelException.Kind.INVALID_CONFIG, String.format(Locale.ROOT,
-                    "cannot compare: %s has %d layers, hidden %d, vocab %d; %s has %d layers, hidden %d, vocab %d",
-                    ra, a.numHiddenLayers(), a.hiddenSize(), a.vocabSize(), rb, b.numHiddenLayers(), b.hiddenSize(), b.vocabSize()));
+            return Optional.of(String.format(Locale.ROOT, "the models cannot be compared: reference %d layers, hidden %d,"
+                    + " vocabulary %d; candidate %d layers, hidden %d, vocabulary %d", a.numHiddenLayers(), a.hiddenSize(),
+                    a.vocabSize(), b.numHiddenLayers(), b.hiddenSize(), b.vocabSize()));
         }
+        return Optional.empty();
     }
 
     static Optional<String> tokenMismatch(int[] ref, int[] cand, String what) {
