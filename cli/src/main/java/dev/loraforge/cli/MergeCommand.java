@@ -8,6 +8,7 @@ import dev.loraforge.merge.ModelMerger;
 import dev.loraforge.tensor.DType;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -134,6 +135,21 @@ class MergeCommand implements Callable<Integer> {
             name = AdapterConfig.read(adapter).baseModelNameOrPath();
             if (name == null) {
                 throw new UsageException(adapter + ": adapter_config.json names no base model; pass --base");
+            }
+        }
+        if (base == null) {
+            // a relative base name is often the folder the adapter sits in, or a sibling of it
+            Path dir = adapter.toAbsolutePath().normalize().getParent();
+            Path named = Path.of(name);
+            if (!Files.isDirectory(named) && !named.isAbsolute() && dir != null) {
+                if (dir.endsWith(named) && Files.isRegularFile(dir.resolve("config.json"))) {
+                    return dir;
+                }
+                for (Path candidate : new Path[] {dir.resolve(name), dir.resolveSibling(name)}) {
+                    if (Files.isDirectory(candidate)) {
+                        return candidate;
+                    }
+                }
             }
         }
         Path hub = HfCache.hubDir(System.getenv(), Path.of(System.getProperty("user.home")));

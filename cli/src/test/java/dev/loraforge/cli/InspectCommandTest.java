@@ -56,6 +56,17 @@ class InspectCommandTest {
     }
 
     @Test
+    void mergeFindsTheBaseTheAdapterSitsIn() throws IOException {
+        // the bundled example: examples/tinystories-260k/lora-r4 names its base "tinystories-260k"
+        Path base = FixtureFiles.stories(tmp.resolve("tinystories-260k"));
+        Path nested = FixtureFiles.adapter("tinystories-260k/lora-r4", base.resolve("lora-r4"));
+        Path out = tmp.resolve("merged");
+        MergeCommandTest.Run r = MergeCommandTest.run("merge", "--adapter", nested.toString(), "--out", out.toString(), "--quiet");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(out.resolve("model.safetensors")).exists();
+    }
+
+    @Test
     void missingPathIsBadInput() {
         MergeCommandTest.Run r = MergeCommandTest.run("inspect", tmp.resolve("nope").toString());
         assertThat(r.code()).isEqualTo(ExitCodes.BAD_INPUT);

@@ -70,6 +70,16 @@ class LoraToGgufTest {
     }
 
     @Test
+    void q8LoraFallsBackToF16WhereRowsAreShorterThanABlock() throws Exception {
+        Path out = tmp.resolve("q8.gguf");
+        LoraToGguf.convert(base().resolve("lora-r8"), base(), out, LoraToGguf.LoraType.Q8_0, false);
+        try (GgufFile f = GgufFile.open(out)) {
+            assertThat(f.tensor("blk.0.attn_q.weight.lora_a").type()).isEqualTo(dev.loraforge.format.gguf.GgmlType.Q8_0);
+            assertThat(f.tensor("blk.0.attn_q.weight.lora_b").type()).isEqualTo(dev.loraforge.format.gguf.GgmlType.F16);
+        }
+    }
+
+    @Test
     void doraAndModulesToSaveAreRefusedWithAdviceToMerge() {
         for (String name : new String[] {"lora-dora", "lora-modules-to-save"}) {
             assertThatThrownBy(() -> LoraToGguf.convert(base().resolve(name), base(), tmp.resolve(name + ".gguf"),
