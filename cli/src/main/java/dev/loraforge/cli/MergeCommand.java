@@ -115,7 +115,7 @@ class MergeCommand implements Callable<Integer> {
     /** {@code verify --reference base --adapter ... --candidate out}: prints the verdict line. */
     private int verifyMerged(Path baseDir, Path merged, PrintWriter o) throws IOException {
         var result = VerifyCommand.run(new dev.loraforge.model.Verification.Spec(baseDir, adapters),
-                new dev.loraforge.model.Verification.Spec(merged, List.of()), List.of(), 512, false, null, null, null);
+                new dev.loraforge.model.Verification.Spec(merged, List.of()), List.of(), 512, false, null, null, null, null);
         // with --json the verdict goes to stderr so stdout stays one JSON document
         PrintWriter w = json ? spec.commandLine().getErr() : o;
         w.println(result.verdictLine());

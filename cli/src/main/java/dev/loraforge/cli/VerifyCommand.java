@@ -62,6 +62,10 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--no-structure", description = "skip the tensor-by-tensor diff")
     boolean noStructure;
 
+    @Option(names = "--in-place", negatable = true, description = "decode weight rows from the mapped files at every use"
+            + " (memory ~ file sizes, slower) instead of float32 copies; default: only when the copies would not fit")
+    Boolean inPlace;
+
     @Option(names = "--json", description = "print the report as JSON")
     boolean json;
 
@@ -98,7 +102,7 @@ final class VerifyCommand implements Callable<Integer> {
             }
         }
         Verification.Result r = run(new Verification.Spec(reference, adapters), new Verification.Spec(candidate, candidateAdapters),
-                texts, ctx, !noStructure, maxKlMean, maxKl, minTop1);
+                texts, ctx, !noStructure, inPlace, maxKlMean, maxKl, minTop1);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(PythonJson.write(toJson(r), 2, false));
@@ -113,8 +117,9 @@ final class VerifyCommand implements Callable<Integer> {
     }
 
     static Verification.Result run(Verification.Spec ref, Verification.Spec cand, List<String> texts, int ctx,
-                                   boolean structure, Double klMean, Double klMax, Double top1) throws IOException {
-        Verification.Result r = Verification.run(ref, cand, texts, new Verification.Options(ctx, null, structure));
+                                   boolean structure, Boolean inPlace, Double klMean, Double klMax, Double top1)
+            throws IOException {
+        Verification.Result r = Verification.run(ref, cand, texts, new Verification.Options(ctx, null, structure, inPlace));
         // overrides apply on top of the candidate's own row
         VerifyThresholds t = r.thresholds().with(klMean, klMax, top1);
         return t == r.thresholds() ? r : Verification.rejudge(r, t);

@@ -41,10 +41,16 @@ public final class Verification {
     /**
      * @param ctx        tokens per evaluated sequence; longer texts are cut into consecutive windows
      * @param thresholds null = the table's row for the candidate's kind
+     * @param inPlace    decode weight rows from the mapped files at every use instead of float32 copies of every
+     *                   matrix; null = only when the copies of both models would not fit in half the heap
      */
-    public record Options(int ctx, VerifyThresholds thresholds, boolean structural) {
+    public record Options(int ctx, VerifyThresholds thresholds, boolean structural, Boolean inPlace) {
+        public Options(int ctx, VerifyThresholds thresholds, boolean structural) {
+            this(ctx, thresholds, structural, null);
+        }
+
         public static Options defaults() {
-            return new Options(512, null, true);
+            return new Options(512, null, true, null);
         }
     }
 
@@ -115,8 +121,10 @@ public final class Verification {
             throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "--ctx must be at least 2, got " + options.ctx());
         }
         List<String> inputs = texts.isEmpty() ? List.of(DEFAULT_TEXT) : texts;
-        try (VerifyModel ref = VerifyModel.open(new VerifyModel.Spec(reference.model(), reference.adapters()));
-             VerifyModel cand = VerifyModel.open(new VerifyModel.Spec(candidate.model(), candidate.adapters()))) {
+        boolean inPlace = options.inPlace() != null ? options.inPlace()
+                : 2 * (floatBytes(reference.model()) + floatBytes(candidate.model())) > Runtime.getRuntime().maxMemory();
+        try (VerifyModel ref = VerifyModel.open(new VerifyModel.Spec(reference.model(), reference.adapters()), inPlace);
+             VerifyModel cand = VerifyModel.open(new VerifyModel.Spec(candidate.model(), candidate.adapters()), inPlace)) {
             if (ref.tokenizer == null) {
                 throw new ModelException(ModelException.Kind.BAD_WEIGHT, reference.model()
                         + " has no tokenizer (tokenizer.json or tokenizer.model); verify needs one to tokenize the text");
@@ -168,6 +176,20 @@ public final class Verification {
             return new Result(ref.describe(), cand.describe(), kind, t, sequences, stats, metrics.top1NearTie(), metrics.pplReference(),
                     metrics.pplCandidate(), metrics.layers(), metrics.kl(), structure, tokProblems, problems);
         }
+    }
+
+    /** Rough size of a model's weights as float32: 4 bytes per stored parameter (files sizes / bytes per value). */
+    static long floatBytes(Path model) throws IOException {
+        if (java.nio.file.Files.isRegularFile(model)) {
+            return 8 * java.nio.file.Files.size(model); // a 4-bit GGUF is ~8x smaller than its float32 copy
+        }
+        long bytes = 0;
+        try (var files = java.nio.file.Files.list(model)) {
+            for (Path p : files.filter(p -> p.getFileName().toString().endsWith(".safetensors")).toList()) {
+                bytes += java.nio.file.Files.size(p);
+            }
+        }
+        return 2 * bytes;  // bf16/f16 are the usual; f32 makes this an over-estimate by 2
     }
 
     /** The same measurements judged by other thresholds (command-line overrides). */

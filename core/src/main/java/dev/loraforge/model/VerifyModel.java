@@ -73,7 +73,11 @@ final class VerifyModel implements AutoCloseable {
         this.resources = resources;
     }
 
-    static VerifyModel open(Spec spec) throws IOException {
+    /**
+     * @param inPlace keep the projections in the mapped files and decode rows at every use (memory ~ the file
+     *                sizes, slower) instead of float32 copies of every matrix
+     */
+    static VerifyModel open(Spec spec, boolean inPlace) throws IOException {
         List<AutoCloseable> resources = new ArrayList<>();
         try {
             List<LoraAdapter> adapters = new ArrayList<>();
@@ -82,20 +86,21 @@ final class VerifyModel implements AutoCloseable {
                 resources.add(la);
                 adapters.add(la);
             }
-            return spec.gguf() ? openGguf(spec, adapters, resources) : openFolder(spec, adapters, resources);
+            return spec.gguf() ? openGguf(spec, adapters, resources, inPlace) : openFolder(spec, adapters, resources, inPlace);
         } catch (IOException | RuntimeException e) {
             closeAll(resources, e);
             throw e;
         }
     }
 
-    private static VerifyModel openGguf(Spec spec, List<LoraAdapter> adapters, List<AutoCloseable> resources)
-            throws IOException {
+    private static VerifyModel openGguf(Spec spec, List<LoraAdapter> adapters, List<AutoCloseable> resources,
+                                        boolean inPlace) throws IOException {
         GgufFile f = GgufFile.open(spec.model());
         resources.add(f);
         LlamaConfig config = GgufLlama.config(f);
-        TensorSource weights = GgufLlama.tensors(f, config);
-        LlamaModel model = withAdapters(config, weights, adapters);
+        // in place: no cache of dequantized tensors (the diff reads each once, the model keeps what it needs)
+        TensorSource weights = inPlace ? uncached(f, config) : GgufLlama.tensors(f, config);
+        LlamaModel model = withAdapters(config, weights, adapters, inPlace ? GgufLlama.inPlace(f, config) : LinearFactory.DENSE);
         Map<String, String> types = new LinkedHashMap<>();
         List<String> unmapped = new ArrayList<>();
         Map<String, Long> byType = new LinkedHashMap<>();
@@ -122,12 +127,12 @@ final class VerifyModel implements AutoCloseable {
         return f.find("general.file_type").isPresent() ? (int) f.requireLong("general.file_type") : -1;
     }
 
-    private static VerifyModel openFolder(Spec spec, List<LoraAdapter> adapters, List<AutoCloseable> resources)
-            throws IOException {
+    private static VerifyModel openFolder(Spec spec, List<LoraAdapter> adapters, List<AutoCloseable> resources,
+                                          boolean inPlace) throws IOException {
         LlamaConfig config = LlamaConfig.read(spec.model());
         ModelFiles files = ModelFiles.open(spec.model());
         resources.add(files);
-        LlamaModel model = withAdapters(config, files, adapters);
+        LlamaModel model = withAdapters(config, files, adapters, inPlace ? LinearFactory.IN_PLACE : LinearFactory.DENSE);
         Map<DType, Long> counts = new EnumMap<>(DType.class);
         for (String n : files.names()) {
             TensorView t = files.get(n);
@@ -143,17 +148,22 @@ final class VerifyModel implements AutoCloseable {
         }
         Tokenizer tok = Files.exists(tokDir.resolve("tokenizer.json")) || Files.exists(tokDir.resolve("tokenizer.model"))
                 ? Tokenizers.load(tokDir) : null;
+        Map<String, MergePlan.Op> ops = adapters.isEmpty() ? Map.of() : mergeOps(spec.model(), files, adapters);
+        Map<String, String> types = new LinkedHashMap<>();
+        if (adapters.isEmpty()) {
+            files.names().forEach(n -> types.put(n, files.get(n).dtype().toString()));
+        } else {
+            ops.forEach((n, op) -> types.put(n, op.outType().toString()));
+        }
+        TensorSource diff = adapters.isEmpty() ? files : merged(spec.model(), ops, adapters.size());
         return new VerifyModel(spec, model, tok, tokDir.toString(), chatTemplate(tokDir),
-                new StructuralDiff.Side(diffSource(spec.model(), files, adapters), dtypes(files, adapters, spec.model()), List.of()),
-                main.toString(), main, resources);
+                new StructuralDiff.Side(diff, types, List.of()), main.toString(), main, resources);
     }
 
     /** Base weights with each adapter applied unmerged (adapters stack: each wraps the previous). */
-    private static LlamaModel withAdapters(LlamaConfig config, TensorSource weights, List<LoraAdapter> adapters) {
-        if (adapters.isEmpty()) {
-            return LlamaModel.load(config, weights);
-        }
-        LinearFactory factory = LinearFactory.DENSE;
+    private static LlamaModel withAdapters(LlamaConfig config, TensorSource weights, List<LoraAdapter> adapters,
+                                           LinearFactory base) {
+        LinearFactory factory = base;
         TensorSource source = weights;
         List<UnmergedLora> loras = new ArrayList<>();
         for (LoraAdapter a : adapters) {
@@ -167,12 +177,8 @@ final class VerifyModel implements AutoCloseable {
         return m;
     }
 
-    /** The base's tensors, or with adapters the exact merge the {@code merge} command would write. */
-    private static TensorSource diffSource(Path dir, ModelFiles files, List<LoraAdapter> adapters) {
-        if (adapters.isEmpty()) {
-            return files;
-        }
-        Map<String, MergePlan.Op> ops = mergeOps(dir, files, adapters);
+    /** The exact merge the {@code merge} command would write, computed tensor by tensor on demand. */
+    private static TensorSource merged(Path dir, Map<String, MergePlan.Op> ops, int adapters) {
         return new TensorSource() {
             @Override
             public List<String> names() {
@@ -199,7 +205,39 @@ final class VerifyModel implements AutoCloseable {
 
             @Override
             public String toString() {
-                return dir + " merged with " + adapters.size() + " adapter(s) in memory";
+                return dir + " merged with " + adapters + " adapter(s) in memory";
+            }
+        };
+    }
+
+    /** HF-named F32 views of a GGUF's tensors, dequantized at every lookup and never kept. */
+    private static TensorSource uncached(GgufFile f, LlamaConfig config) {
+        Map<String, GgufTensor> byHf = new LinkedHashMap<>();
+        for (GgufTensor t : f.tensors()) {
+            String hf = GgufLlama.hfName(t.name());
+            if (hf != null) {
+                byHf.put(hf, t);
+            }
+        }
+        return new TensorSource() {
+            @Override
+            public List<String> names() {
+                return new ArrayList<>(byHf.keySet());
+            }
+
+            @Override
+            public Optional<TensorView> find(String name) {
+                GgufTensor t = byHf.get(name);
+                return t == null ? Optional.empty() : Optional.of(GgufLlama.dequantize(name, t, config));
+            }
+
+            @Override
+            public void close() {
+            }
+
+            @Override
+            public String toString() {
+                return f.path().toString();
             }
         };
     }
@@ -212,18 +250,6 @@ final class VerifyModel implements AutoCloseable {
             ops.put(op.name(), op);
         }
         return ops;
-    }
-
-    private static Map<String, String> dtypes(ModelFiles files, List<LoraAdapter> adapters, Path dir) {
-        Map<String, String> types = new LinkedHashMap<>();
-        if (adapters.isEmpty()) {
-            for (String n : files.names()) {
-                types.put(n, files.get(n).dtype().toString());
-            }
-        } else {
-            mergeOps(dir, files, adapters).forEach((n, op) -> types.put(n, op.outType().toString()));
-        }
-        return types;
     }
 
     /** tokenizer_config.json's chat_template (a string, or PEFT/transformers' list of named ones) or chat_template.jinja. */

@@ -53,6 +53,24 @@ class VerificationTest {
         assertThat(r.firstJump()).map(Compare.LayerError::layer).contains(0);
     }
 
+    /** Rows decoded in place give the same bits as float32 copies (GGUF quantized rows, safetensors views, adapters). */
+    @Test
+    void inPlaceWeightsGiveTheSameNumbersAsFloatCopies() throws Exception {
+        Path tiny = FixtureFiles.tinyLlama(tmp.resolve("tiny"));
+        Path q4 = FixtureFiles.copy("tiny-llama-v512/gguf/tiny-llama-v512-q4_k_m.gguf", tmp.resolve("q4_k_m.gguf"));
+        Path lora = FixtureFiles.adapter("lora-r8", tmp.resolve("lora-r8"));
+        for (Verification.Spec cand : List.of(new Verification.Spec(q4, List.of()), new Verification.Spec(q4, List.of(lora)))) {
+            Verification.Result dense = Verification.run(new Verification.Spec(tiny, List.of(lora)), cand, List.of(),
+                    new Verification.Options(64, null, true, false));
+            Verification.Result mapped = Verification.run(new Verification.Spec(tiny, List.of(lora)), cand, List.of(),
+                    new Verification.Options(64, null, true, true));
+            assertThat(mapped.logits()).isEqualTo(dense.logits());
+            assertThat(mapped.layers()).isEqualTo(dense.layers());
+            assertThat(mapped.structure().summary()).isEqualTo(dense.structure().summary());
+            assertThat(dense.sequences()).hasSizeGreaterThan(1); // 64-token windows
+        }
+    }
+
     @Test
     void verdictFailsOnNaNAndOnEachThreshold() {
         VerifyThresholds t = VerifyThresholds.forKind("Q8_0").orElseThrow();
