@@ -103,8 +103,9 @@ public final class StructuralDiff {
                     reference.types().getOrDefault(name, "?"), candidate.types().getOrDefault(name, "?")));
         }
         List<String> extra = new ArrayList<>(new TreeSet<>(candNames.stream().filter(n -> !refNames.contains(n)).toList()));
-        extra.addAll(candidate.unmapped());
-        missing.addAll(reference.unmapped());
+        // tensors without an HF name are matched by their own names
+        candidate.unmapped().stream().filter(n -> !reference.unmapped().contains(n)).forEach(extra::add);
+        reference.unmapped().stream().filter(n -> !candidate.unmapped().contains(n)).forEach(missing::add);
         return new Result(entries, missing, extra);
     }
 

@@ -123,8 +123,8 @@ public final class Verification {
         List<String> inputs = texts.isEmpty() ? List.of(DEFAULT_TEXT) : texts;
         boolean inPlace = options.inPlace() != null ? options.inPlace()
                 : 2 * (floatBytes(reference.model()) + floatBytes(candidate.model())) > Runtime.getRuntime().maxMemory();
-        try (VerifyModel ref = VerifyModel.open(new VerifyModel.Spec(reference.model(), reference.adapters()), inPlace);
-             VerifyModel cand = VerifyModel.open(new VerifyModel.Spec(candidate.model(), candidate.adapters()), inPlace)) {
+        try (VerifyModel ref = VerifyModel.open(reference, inPlace);
+             VerifyModel cand = VerifyModel.open(candidate, inPlace)) {
             if (ref.tokenizer == null) {
                 throw new ModelException(ModelException.Kind.BAD_WEIGHT, reference.model()
                         + " has no tokenizer (tokenizer.json or tokenizer.model); verify needs one to tokenize the text");

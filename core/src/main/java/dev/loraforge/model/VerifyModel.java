@@ -4,6 +4,7 @@ import com.fasterxml.jackson.jr.ob.JSON;
 import dev.loraforge.adapter.AdapterCheck;
 import dev.loraforge.adapter.LoraAdapter;
 import dev.loraforge.convert.HfConfig;
+import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.format.gguf.GgufFile;
 import dev.loraforge.format.gguf.GgufTensor;
 import dev.loraforge.format.gguf.GgufValue;
@@ -38,18 +39,7 @@ import java.util.Optional;
  */
 final class VerifyModel implements AutoCloseable {
 
-    /** Where a model comes from: a folder or a {@code .gguf} file, plus PEFT adapters applied unmerged. */
-    record Spec(Path model, List<Path> adapters) {
-        Spec {
-            adapters = List.copyOf(adapters);
-        }
-
-        boolean gguf() {
-            return Files.isRegularFile(model) && model.getFileName().toString().endsWith(".gguf");
-        }
-    }
-
-    final Spec spec;
+    final Verification.Spec spec;
     final LlamaModel model;
     final Tokenizer tokenizer;          // null when the folder has no tokenizer files
     final String tokenizerSource;
@@ -59,7 +49,7 @@ final class VerifyModel implements AutoCloseable {
     final DType floatType;              // the folder's (widest-count) weight dtype; null for quantized GGUFs
     private final List<AutoCloseable> resources;
 
-    private VerifyModel(Spec spec, LlamaModel model, Tokenizer tokenizer, String tokenizerSource,
+    private VerifyModel(Verification.Spec spec, LlamaModel model, Tokenizer tokenizer, String tokenizerSource,
                         Optional<String> chatTemplate, StructuralDiff.Side side, String storage, DType floatType,
                         List<AutoCloseable> resources) {
         this.spec = spec;
@@ -77,7 +67,7 @@ final class VerifyModel implements AutoCloseable {
      * @param inPlace keep the projections in the mapped files and decode rows at every use (memory ~ the file
      *                sizes, slower) instead of float32 copies of every matrix
      */
-    static VerifyModel open(Spec spec, boolean inPlace) throws IOException {
+    static VerifyModel open(Verification.Spec spec, boolean inPlace) throws IOException {
         List<AutoCloseable> resources = new ArrayList<>();
         try {
             List<LoraAdapter> adapters = new ArrayList<>();
@@ -86,14 +76,15 @@ final class VerifyModel implements AutoCloseable {
                 resources.add(la);
                 adapters.add(la);
             }
-            return spec.gguf() ? openGguf(spec, adapters, resources, inPlace) : openFolder(spec, adapters, resources, inPlace);
+            boolean gguf = Files.isRegularFile(spec.model()) && spec.model().getFileName().toString().endsWith(".gguf");
+            return gguf ? openGguf(spec, adapters, resources, inPlace) : openFolder(spec, adapters, resources, inPlace);
         } catch (IOException | RuntimeException e) {
             closeAll(resources, e);
             throw e;
         }
     }
 
-    private static VerifyModel openGguf(Spec spec, List<LoraAdapter> adapters, List<AutoCloseable> resources,
+    private static VerifyModel openGguf(Verification.Spec spec, List<LoraAdapter> adapters, List<AutoCloseable> resources,
                                         boolean inPlace) throws IOException {
         GgufFile f = GgufFile.open(spec.model());
         resources.add(f);
@@ -103,7 +94,7 @@ final class VerifyModel implements AutoCloseable {
         LlamaModel model = withAdapters(config, weights, adapters, inPlace ? GgufLlama.inPlace(f, config) : LinearFactory.DENSE);
         Map<String, String> types = new LinkedHashMap<>();
         List<String> unmapped = new ArrayList<>();
-        Map<String, Long> byType = new LinkedHashMap<>();
+        Map<GgmlType, Long> byType = new LinkedHashMap<>();
         for (GgufTensor t : f.tensors()) {
             String hf = GgufLlama.hfName(t.name());
             if (hf == null) {
@@ -111,12 +102,14 @@ final class VerifyModel implements AutoCloseable {
             } else {
                 types.put(hf, t.type().toString());
             }
-            byType.merge(t.type().toString(), t.elementCount(), Long::sum);
+            byType.merge(t.type(), t.elementCount(), Long::sum);
         }
+        // general.file_type names the mix; without it, the type holding the most values stands for the file
         Optional<LlamaFileType> fileType = LlamaFileType.fromId(storageId(f));
-        String storage = fileType.map(LlamaFileType::displayName).orElseGet(() -> byType.entrySet().stream()
-                .max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse("?"));
-        DType floatType = fileType.flatMap(t -> GgufTensor.dtypeOf(t.defaultType())).orElse(null);
+        Optional<GgmlType> dominant = byType.entrySet().stream()
+                .max(Map.Entry.comparingByValue()).map(Map.Entry::getKey);
+        String storage = fileType.map(LlamaFileType::displayName).orElseGet(() -> dominant.map(Object::toString).orElse("?"));
+        DType floatType = fileType.map(LlamaFileType::defaultType).or(() -> dominant).flatMap(GgufTensor::dtypeOf).orElse(null);
         Tokenizer tok = Tokenizers.fromGgufMetadata(key -> f.find(key).map(VerifyModel::plain).orElse(null));
         Optional<String> template = f.find("tokenizer.chat_template").map(VerifyModel::plain).map(Object::toString);
         return new VerifyModel(spec, model, tok, spec.model().getFileName() + " metadata", template,
@@ -127,7 +120,7 @@ final class VerifyModel implements AutoCloseable {
         return f.find("general.file_type").isPresent() ? (int) f.requireLong("general.file_type") : -1;
     }
 
-    private static VerifyModel openFolder(Spec spec, List<LoraAdapter> adapters, List<AutoCloseable> resources,
+    private static VerifyModel openFolder(Verification.Spec spec, List<LoraAdapter> adapters, List<AutoCloseable> resources,
                                           boolean inPlace) throws IOException {
         LlamaConfig config = LlamaConfig.read(spec.model());
         ModelFiles files = ModelFiles.open(spec.model());
