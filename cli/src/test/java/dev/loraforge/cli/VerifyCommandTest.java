@@ -145,8 +145,17 @@ class VerifyCommandTest {
                 "--prompts", prompts.toString());
         assertThat(r.code()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("prompt 1: 5 tokens").contains("prompt 2:").doesNotContain("prompt 3");
+        Path text = Files.writeString(tmp.resolve("story.txt"), dev.loraforge.model.Verification.DEFAULT_TEXT);
+        GenerateCommandTest.Run windows = run("verify", "--reference", base.toString(), "--candidate", base.toString(),
+                "--text", text.toString(), "--ctx", "50", "--no-structure");
+        assertThat(windows.code()).as(windows.out() + windows.err()).isZero();
+        // the built-in text is 132 tokens: windows of 50, 50 and 32
+        assertThat(windows.out()).contains("text window 1: 50 tokens").contains("text window 3: 32 tokens")
+                .contains("logits: 132 positions, max |dlogit| 0.00").doesNotContain("tensors:");
         assertThat(run("verify", "--reference", base.toString(), "--candidate", base.toString(), "--prompts",
                 prompts.toString(), "--text", prompts.toString()).code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(run("verify", "--reference", base.toString(), "--candidate", base.toString(), "--ctx", "1").code())
+                .isEqualTo(ExitCodes.USAGE);
         assertThat(run("verify", "--reference", base.toString(), "--candidate", tmp.resolve("nope").toString()).code())
                 .isEqualTo(ExitCodes.BAD_INPUT);
     }
