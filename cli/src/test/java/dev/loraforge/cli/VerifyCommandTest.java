@@ -213,4 +213,27 @@ class VerifyCommandTest {
                 .contains("differs: model.embed_tokens.weight F32->BF16 [512, 64] vs [512, 256]");
         assertThat(Files.readString(html)).contains("the models cannot be compared").doesNotContain("<svg");
     }
+
+    /** 16-bit merges round each changed weight once, the unmerged reference does not: their own rows. */
+    @Test
+    void sixteenBitMergesPassTheirRows() throws Exception {
+        Path model = FixtureFiles.tinyLlama(tmp.resolve("tiny-llama-v512"));
+        // lora-r8 has the largest KL of the four fixture adapters (1.3e-6), DoRA the other merge path
+        for (String name : List.of("lora-r8", "lora-dora")) {
+            Path lora = FixtureFiles.adapter(name, tmp.resolve(name));
+            GenerateCommandTest.Run r = run("merge", "--base", model.toString(), "--adapter", lora.toString(),
+                    "--out", tmp.resolve(name + "-merged").toString(), "--verify", "--quiet");
+            assertThat(r.code()).as(name + ": " + r.out() + r.err()).isEqualTo(ExitCodes.OK);
+            assertThat(r.out()).as(name).contains("verdict: EQUIVALENT (BF16-merge thresholds");
+        }
+        // an F32 base merged into 16-bit output: every tensor rounded, the F16/BF16 rows
+        Path stories = FixtureFiles.stories(tmp.resolve("stories"));
+        Path lora4 = FixtureFiles.adapter("tinystories-260k/lora-r4", tmp.resolve("lora-r4"));
+        for (String dt : List.of("bf16", "f16")) {
+            GenerateCommandTest.Run r = run("merge", "--base", stories.toString(), "--adapter", lora4.toString(),
+                    "--out", tmp.resolve("stories-" + dt).toString(), "--dtype", dt, "--verify", "--quiet");
+            assertThat(r.code()).as(dt + ": " + r.out() + r.err()).isEqualTo(ExitCodes.OK);
+            assertThat(r.out()).contains("verdict: EQUIVALENT (" + dt.toUpperCase(java.util.Locale.ROOT) + " thresholds");
+        }
+    }
 }

@@ -220,8 +220,9 @@ public final class Verification {
     }
 
     /**
-     * The threshold row's name: {@code exact} when the candidate stores weights at the reference's
-     * precision or better, else its GGUF file type or float dtype.
+     * The threshold row's name: {@code exact} when the candidate stores the reference's values without
+     * rounding, {@code BF16-merge}/{@code F16-merge} when it is the reference's 16-bit dtype with adapters
+     * merged (changed weights rounded once), else its GGUF file type or float dtype.
      */
     static String kind(VerifyModel ref, VerifyModel cand) {
         if (cand.floatType == null) {
@@ -229,8 +230,14 @@ public final class Verification {
         }
         DType r = ref.floatType == null ? DType.F32 : ref.floatType;
         DType c = cand.floatType;
-        boolean atLeast = c == r || c == DType.F32 || c == DType.F64 || (c == DType.F16 && r == DType.F16);
-        return atLeast ? VerifyThresholds.EXACT : c.toString();
+        if (c == DType.F32 || c == DType.F64) {
+            return VerifyThresholds.EXACT;
+        }
+        if (c == r) {
+            return ref.spec.adapters().isEmpty() ? VerifyThresholds.EXACT
+                    : c == DType.BF16 ? VerifyThresholds.BF16_MERGE : VerifyThresholds.F16_MERGE;
+        }
+        return c.toString();
     }
 
     /** Why two configs cannot run over the same tokens and be compared position by position, if they cannot. */

@@ -59,7 +59,7 @@ class VerificationTest {
         Path tiny = FixtureFiles.tinyLlama(tmp.resolve("tiny"));
         Path q4 = FixtureFiles.copy("tiny-llama-v512/gguf/tiny-llama-v512-q4_k_m.gguf", tmp.resolve("q4_k_m.gguf"));
         Path lora = FixtureFiles.adapter("lora-r8", tmp.resolve("lora-r8"));
-        for (Verification.Spec cand : List.of(new Verification.Spec(q4, List.of()), new Verification.Spec(q4, List.of(lora)))) {
+        for (Verification.Spec cand : List.of(new Verification.Spec(q4, List.of(lora)))) {
             Verification.Result dense = Verification.run(new Verification.Spec(tiny, List.of(lora)), cand, List.of(),
                     new Verification.Options(64, null, true, false));
             Verification.Result mapped = Verification.run(new Verification.Spec(tiny, List.of(lora)), cand, List.of(),
