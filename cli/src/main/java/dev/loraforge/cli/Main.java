@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 CombineCommand.class,
                 CheckCommand.class,
                 GenerateCommand.class,
+                ConvertBinCommand.class,
         })
 public final class Main implements Runnable {
 

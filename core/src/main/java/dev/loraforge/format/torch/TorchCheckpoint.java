@@ -26,6 +26,10 @@ public final class TorchCheckpoint implements TensorSource {
     /** The index JSON of a real model is a few hundred kB. */
     public static final long MAX_INDEX_BYTES = 64L << 20;
 
+    /** Rejects duplicate keys (a second value for a tensor or a setting is an error, never "last one wins"). */
+    private static final JSON STRICT_JSON = JSON.builder(com.fasterxml.jackson.core.JsonFactory.builder()
+            .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build()).build();
+
     private final String name;
     private final Map<String, TorchFile> byTensor;
     private final List<TorchFile> files;
@@ -70,9 +74,13 @@ public final class TorchCheckpoint implements TensorSource {
                     + MAX_INDEX_BYTES);
         }
         Object weightMap;
+        Object totalSize = null;
         try {
-            Object root = JSON.std.anyFrom(Files.readString(index));
+            Object root = STRICT_JSON.anyFrom(Files.readString(index));
             weightMap = root instanceof Map<?, ?> m ? m.get("weight_map") : null;
+            if (root instanceof Map<?, ?> m && m.get("metadata") instanceof Map<?, ?> meta) {
+                totalSize = meta.get("total_size");
+            }
         } catch (IOException | RuntimeException e) {
             throw new TorchFormatException(Kind.BAD_INDEX, indexName + ": not valid JSON: " + e.getMessage(), e);
         }
@@ -109,6 +117,18 @@ public final class TorchCheckpoint implements TensorSource {
                                 + " holds tensor '" + t + "', which the index assigns to "
                                 + tensorToShard.getOrDefault(t, "no shard"));
                     }
+                }
+            }
+            if (totalSize != null) {
+                long sum = 0;
+                for (Map.Entry<String, TorchFile> e : byTensor.entrySet()) {
+                    TorchFile f = e.getValue();
+                    sum += f.ref(e.getKey()).map(r -> r.storage().type().dtype().byteCount(
+                            dev.loraforge.tensor.Shape.elementCountOf(r.size()))).orElse(0L);
+                }
+                if (!(totalSize instanceof Number n) || n.doubleValue() != sum) {
+                    throw new TorchFormatException(Kind.BAD_INDEX, indexName + ": metadata.total_size " + totalSize
+                            + " but the indexed tensors hold " + sum + " bytes");
                 }
             }
             return new TorchCheckpoint(indexName, byTensor, new ArrayList<>(shards.values()),

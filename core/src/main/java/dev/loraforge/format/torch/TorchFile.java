@@ -32,14 +32,17 @@ import java.util.Optional;
 public final class TorchFile implements TensorSource {
     private final String fileName;
     private final Arena arena;
-    private final TorchZip zip;
+    private final TorchZip zip; // null for the legacy format
+    private final Map<String, MemorySegment> storageBytes;
     private final Map<String, TensorRef> refs;
     private final Map<String, TensorView> views = new HashMap<>();
 
-    private TorchFile(String fileName, Arena arena, TorchZip zip, Map<String, TensorRef> refs) {
+    private TorchFile(String fileName, Arena arena, TorchZip zip, Map<String, MemorySegment> storageBytes,
+            Map<String, TensorRef> refs) {
         this.fileName = fileName;
         this.arena = arena;
         this.zip = zip;
+        this.storageBytes = storageBytes;
         this.refs = refs;
     }
 
@@ -57,6 +60,10 @@ public final class TorchFile implements TensorSource {
 
     /** Reads a checkpoint already in memory; {@code arena} owns {@code file} and is closed by {@link #close()}. */
     public static TorchFile read(MemorySegment file, String fileName, Arena arena) {
+        if (!TorchZip.looksLikeZip(file) && TorchLegacyFormat.looksLikeLegacy(file)) {
+            TorchLegacyFormat.Read r = TorchLegacyFormat.read(file, fileName);
+            return of(fileName, arena, null, r.storageBytes(), r.root(), fileName);
+        }
         TorchZip zip = TorchZip.read(file, fileName);
         zip.find("byteorder").ifPresent(e -> {
             String order = new String(zip.data(e).toArray(ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII).strip();
@@ -71,6 +78,14 @@ public final class TorchFile implements TensorSource {
         String where = fileName + "/data.pkl";
         Map<String, StorageRef> storages = new HashMap<>();
         Object root = Unpickler.load(zip.data(pkl), where, pid -> storage(pid, zip, storages, where));
+        Map<String, MemorySegment> bytes = new HashMap<>();
+        storages.keySet().forEach(k -> bytes.put(k, zip.data(zip.find("data/" + k).orElseThrow())));
+        return of(fileName, arena, zip, bytes, root, where);
+    }
+
+    /** Validates the unpickled state dict and every tensor's bounds against its storage. */
+    static TorchFile of(String fileName, Arena arena, TorchZip zip, Map<String, MemorySegment> storageBytes,
+            Object root, String where) {
         if (!(root instanceof Map<?, ?> top)) {
             throw new TorchFormatException(Kind.BAD_PICKLE, "pickle in " + where + " holds "
                     + TorchGlobals.describe(root) + ", not a state dict");
@@ -80,7 +95,7 @@ public final class TorchFile implements TensorSource {
         for (Map.Entry<String, TensorRef> e : refs.entrySet()) {
             checkBounds(e.getKey(), e.getValue(), where);
         }
-        return new TorchFile(fileName, arena, zip, refs);
+        return new TorchFile(fileName, arena, zip, storageBytes, refs);
     }
 
     private static StorageRef storage(Tuple pid, TorchZip zip, Map<String, StorageRef> storages, String where) {
@@ -193,7 +208,7 @@ public final class TorchFile implements TensorSource {
     private TensorView materialize(String name, TensorRef t) {
         DType dtype = t.storage().type().dtype();
         int es = dtype.byteSize();
-        MemorySegment storage = zip.data(zip.find("data/" + t.storage().key()).orElseThrow());
+        MemorySegment storage = storageBytes.get(t.storage().key());
         long[] size = t.size();
         long[] stride = t.stride();
         Shape shape = new Shape(size);
@@ -240,9 +255,9 @@ public final class TorchFile implements TensorSource {
         return true;
     }
 
-    /** The zip container, e.g. to verify entry CRCs. */
-    public TorchZip zip() {
-        return zip;
+    /** The zip container (e.g. to verify entry CRCs); empty for a legacy-format file. */
+    public Optional<TorchZip> zip() {
+        return Optional.ofNullable(zip);
     }
 
     @Override

@@ -7,7 +7,7 @@ public final class TorchFormatException extends LoraforgeException {
 
     /** The rule a file broke. */
     public enum Kind {
-        /** Not a zip archive (the legacy pre-1.6 pickle-only format is not read). */
+        /** Neither a zip archive nor torch's legacy (pre-1.6) format. */
         NOT_ZIP,
         /** The zip directory or a local header is malformed, truncated or inconsistent. */
         BAD_ZIP,

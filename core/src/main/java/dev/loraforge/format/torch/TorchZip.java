@@ -130,8 +130,8 @@ public final class TorchZip {
 
         TorchZip parse() {
             if (!looksLikeZip(f)) {
-                throw new TorchFormatException(Kind.NOT_ZIP, fileName + ": not a zip archive (torch's format since 1.6);"
-                        + " the legacy pickle-only format is not supported");
+                throw new TorchFormatException(Kind.NOT_ZIP, fileName + ": not a zip archive (torch's format since 1.6)"
+                        + " nor torch's legacy format");
             }
             long eocd = findEocd();
             long count = u16(eocd + 10);

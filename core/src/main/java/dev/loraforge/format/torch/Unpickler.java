@@ -27,8 +27,13 @@ import java.util.function.Function;
  * Sizes are checked against the bytes left before anything is allocated.
  */
 public final class Unpickler {
-    /** A state-dict pickle is a few bytes per tensor; this is far above any real one. */
-    public static final long MAX_PICKLE_BYTES = 256L << 20;
+    /** A state-dict pickle is a few hundred bytes per tensor; this is far above any real one. */
+    public static final long MAX_PICKLE_BYTES = 64L << 20;
+    /**
+     * Values pushed plus memo entries per pickle (about 40 per tensor). Bounds the heap a hostile pickle
+     * of one-byte opcodes ({@code ]]]]...}) could make us allocate.
+     */
+    public static final long MAX_VALUES = 8_000_000;
     /** Nesting of tuples used as dict keys and of dicts flattened into tensor names. */
     public static final int MAX_DEPTH = 64;
     public static final int HIGHEST_PROTOCOL = 5;
@@ -47,12 +52,15 @@ public final class Unpickler {
     private final List<Object> stack = new ArrayList<>();
     private final List<Integer> marks = new ArrayList<>();
     private final Map<Long, Object> memo = new HashMap<>();
+    private final long maxValues;
+    private long values;
     private long pos;
 
-    private Unpickler(MemorySegment in, String where, Function<Tuple, Object> persistentLoad) {
+    private Unpickler(MemorySegment in, String where, Function<Tuple, Object> persistentLoad, long maxValues) {
         this.in = in;
         this.where = where;
         this.persistentLoad = persistentLoad;
+        this.maxValues = maxValues;
     }
 
     /**
@@ -61,12 +69,36 @@ public final class Unpickler {
      * @param persistentLoad maps a persistent id tuple to its object; errors for unknown ids
      */
     public static Object load(MemorySegment pickle, String where, Function<Tuple, Object> persistentLoad) {
+        return load(pickle, where, persistentLoad, MAX_VALUES);
+    }
+
+    /** {@link #load} with a different value budget (tests use a small one). */
+    static Object load(MemorySegment pickle, String where, Function<Tuple, Object> persistentLoad, long maxValues) {
         if (pickle.byteSize() > MAX_PICKLE_BYTES) {
             throw new TorchFormatException(Kind.SIZE_LIMIT, "pickle in " + where + " has " + pickle.byteSize()
                     + " bytes, limit " + MAX_PICKLE_BYTES);
         }
         try {
-            return new Unpickler(pickle, where, persistentLoad).run();
+            return new Unpickler(pickle, where, persistentLoad, maxValues).run();
+        } catch (StackOverflowError e) {
+            throw new TorchFormatException(Kind.BAD_PICKLE, "pickle in " + where + " nests too deeply");
+        }
+    }
+
+    /** A value read from the start of a longer stream, and the offset just after its STOP. */
+    public record Loaded(Object value, long end) {
+    }
+
+    /**
+     * Reads the pickle that starts at {@code offset} of a longer stream (the legacy format puts several in a
+     * row); at most {@link #MAX_PICKLE_BYTES} are looked at.
+     */
+    public static Loaded loadAt(MemorySegment stream, long offset, String where, Function<Tuple, Object> persistentLoad) {
+        MemorySegment window = stream.asSlice(offset, Math.min(stream.byteSize() - offset, MAX_PICKLE_BYTES));
+        Unpickler u = new Unpickler(window, where, persistentLoad, MAX_VALUES);
+        try {
+            Object v = u.run();
+            return new Loaded(v, offset + u.pos);
         } catch (StackOverflowError e) {
             throw new TorchFormatException(Kind.BAD_PICKLE, "pickle in " + where + " nests too deeply");
         }
@@ -101,7 +133,10 @@ public final class Unpickler {
                     }
                     return stack.getFirst();
                 }
-                case 0x28 -> marks.add(stack.size()); // MARK
+                case 0x28 -> { // MARK
+                    count();
+                    marks.add(stack.size());
+                }
                 case 0x30 -> pop(); // POP
                 case 0x31 -> popMark(); // POP_MARK
                 case 0x32 -> push(peek()); // DUP
@@ -175,9 +210,9 @@ public final class Unpickler {
                     }
                     push(Set.copyOf(s.stream().filter(java.util.Objects::nonNull).toList()));
                 }
-                case 0x71 -> memo.put((long) u8(), peek()); // BINPUT
-                case 0x72 -> memo.put(in.get(I32, take(4)) & 0xFFFFFFFFL, peek()); // LONG_BINPUT
-                case 0x94 -> memo.put((long) memo.size(), peek()); // MEMOIZE
+                case 0x71 -> memoPut(u8()); // BINPUT
+                case 0x72 -> memoPut(in.get(I32, take(4)) & 0xFFFFFFFFL); // LONG_BINPUT
+                case 0x94 -> memoPut(memo.size()); // MEMOIZE
                 case 0x68 -> push(memoGet(u8())); // BINGET
                 case 0x6a -> push(memoGet(in.get(I32, take(4)) & 0xFFFFFFFFL)); // LONG_BINGET
                 case 0x63 -> push(global(line(), line())); // GLOBAL
@@ -308,7 +343,20 @@ public final class Unpickler {
     }
 
     private void push(Object o) {
+        count();
         stack.add(o);
+    }
+
+    private void memoPut(long key) {
+        count();
+        memo.put(key, peek());
+    }
+
+    private void count() {
+        if (++values > maxValues) {
+            throw new TorchFormatException(Kind.SIZE_LIMIT, "pickle in " + where + " at byte " + pos + " creates more than "
+                    + maxValues + " values");
+        }
     }
 
     private Object pop() {

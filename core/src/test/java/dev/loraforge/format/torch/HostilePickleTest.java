@@ -225,4 +225,45 @@ class HostilePickleTest {
             assertThat(f.get("w").toFloatArray()).containsExactly(1.5f, 3.5f, 5.5f);
         }
     }
+
+    /** The legacy format: magic, version and sys_info pickles, then a main pickle that calls os.system. */
+    @Test
+    void legacyFormatPickleIsRestrictedToo(@TempDir Path dir) {
+        Path marker = dir.resolve("pwned");
+        java.io.ByteArrayOutputStream f = new java.io.ByteArrayOutputStream();
+        // LONG1 of 10 bytes: 0x1950a86a20f9469cfc6c little-endian
+        f.writeBytes(new PickleBuilder().proto(2).op(0x8a).raw(10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19)
+                .stop().bytes());
+        f.writeBytes(new PickleBuilder().proto(2).op('M').raw(0xe9, 0x03).stop().bytes()); // 1001
+        f.writeBytes(new PickleBuilder().proto(2).op('}').str("little_endian").op(0x88).op('s').stop().bytes());
+        f.writeBytes(new PickleBuilder().proto(2).call("os", "system", "touch " + marker).stop().bytes());
+        TorchFormatException e = readBytes(f.toByteArray(), "legacy.bin");
+        assertThat(e.kind()).isEqualTo(Kind.REFUSED_GLOBAL);
+        assertThat(e).hasMessageContaining("calls os.system: refused");
+        assertThat(marker).doesNotExist();
+    }
+
+    /** One-byte opcodes that each allocate: the value budget stops them long before the heap would run out. */
+    @ParameterizedTest
+    @CsvSource({"93", "40", "125"}) // ']' EMPTY_LIST, '(' MARK, '}' EMPTY_DICT
+    void allocationBombIsStoppedByTheValueBudget(int opcode) {
+        byte[] pkl = new byte[10_002];
+        pkl[0] = (byte) 0x80;
+        pkl[1] = 2;
+        java.util.Arrays.fill(pkl, 2, pkl.length, (byte) opcode);
+        assertThatThrownBy(() -> Unpickler.load(MemorySegment.ofArray(pkl), "bomb.pkl", pid -> null, 1000))
+                .isInstanceOf(TorchFormatException.class).hasMessageContaining("creates more than 1000 values")
+                .extracting(e -> ((TorchFormatException) e).kind()).isEqualTo(Kind.SIZE_LIMIT);
+    }
+
+    @Test
+    void memoBombIsStoppedByTheValueBudget() {
+        PickleBuilder p = new PickleBuilder().proto(2).op('N');
+        for (int i = 0; i < 2000; i++) {
+            p.op('r').i32(i); // LONG_BINPUT i
+        }
+        byte[] pkl = p.stop().bytes();
+        assertThatThrownBy(() -> Unpickler.load(MemorySegment.ofArray(pkl), "memo.pkl", pid -> null, 1000))
+                .hasMessageContaining("creates more than 1000 values");
+    }
 }

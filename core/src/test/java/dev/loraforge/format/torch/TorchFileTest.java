@@ -3,7 +3,9 @@ package dev.loraforge.format.torch;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.loraforge.format.safetensors.SafetensorsFile;
 import dev.loraforge.tensor.TensorSource;
+import dev.loraforge.testing.SafetensorsTwin;
 import dev.loraforge.tensor.TensorView;
 import java.lang.foreign.ValueLayout;
 import java.net.URISyntaxException;
@@ -40,11 +42,32 @@ class TorchFileTest {
         }
     }
 
+    /** The same comparison through the project's own safetensors reader. */
+    @ParameterizedTest
+    @CsvSource({
+        "torch/stories260k/pytorch_model.bin, tinystories-260k/model.safetensors",
+        "torch/stories260k-lora-r4/adapter_model.bin, tinystories-260k/lora-r4/adapter_model.safetensors"})
+    void realTorchFileMatchesSafetensorsFile(String bin, String twin) throws Exception {
+        try (TorchFile f = TorchFile.open(fixture(bin));
+                SafetensorsFile st = SafetensorsFile.open(fixture(twin))) {
+            assertThat(f.names()).containsExactlyInAnyOrderElementsOf(st.names());
+            for (String name : st.names()) {
+                TensorView a = f.get(name);
+                TensorView b = st.get(name);
+                assertThat(a.dtype()).as(name).isEqualTo(b.dtype());
+                assertThat(a.shape()).as(name).isEqualTo(b.shape());
+                assertThat(a.data().mismatch(b.data())).as(name).isEqualTo(-1);
+            }
+        }
+    }
+
     @ParameterizedTest
     @CsvSource({
         "torch/stories260k/pytorch_model.bin, tinystories-260k/model.safetensors",
         "torch/stories260k-lora-r4/adapter_model.bin, tinystories-260k/lora-r4/adapter_model.safetensors",
-        "torch/views.bin, torch/views.expected.safetensors"})
+        "torch/views.bin, torch/views.expected.safetensors",
+        "torch/legacy/adapter_model.bin, tinystories-260k/lora-r4/adapter_model.safetensors",
+        "torch/legacy/views.bin, torch/views.expected.safetensors"})
     void realTorchFileMatchesItsSafetensorsTwin(String bin, String twin) throws Exception {
         try (TorchFile f = TorchFile.open(fixture(bin))) {
             assertSameAsTwin(f, SafetensorsTwin.read(SafetensorsTwin.resource(twin)), true);
@@ -105,6 +128,14 @@ class TorchFileTest {
         Files.writeString(index, "{\"weight_map\": {\"model.norm.weight\": \"pytorch_model-00001-of-00002.bin\"}}");
         assertThatThrownBy(() -> TorchCheckpoint.open(dir)).isInstanceOf(TorchFormatException.class)
                 .hasMessageContaining("model.norm.weight");
+        Files.writeString(index, "{\"weight_map\": {\"a\": \"pytorch_model-00001-of-00002.bin\","
+                + " \"a\": \"pytorch_model-00002-of-00002.bin\"}}");
+        assertThatThrownBy(() -> TorchCheckpoint.open(dir)).isInstanceOf(TorchFormatException.class)
+                .hasMessageContaining("Duplicate field 'a'");
+        String good = Files.readString(shardDir.resolve(TorchCheckpoint.INDEX));
+        Files.writeString(index, good.replaceFirst("\"total_size\": \\d+", "\"total_size\": 12"));
+        assertThatThrownBy(() -> TorchCheckpoint.open(dir)).isInstanceOf(TorchFormatException.class)
+                .hasMessageContaining("metadata.total_size 12 but the indexed tensors hold 1040128 bytes");
         Files.writeString(index, "[1,2");
         assertThatThrownBy(() -> TorchCheckpoint.open(dir)).isInstanceOf(TorchFormatException.class)
                 .extracting(e -> ((TorchFormatException) e).kind()).isEqualTo(TorchFormatException.Kind.BAD_INDEX);

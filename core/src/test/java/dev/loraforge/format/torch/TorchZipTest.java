@@ -95,8 +95,12 @@ class TorchZipTest {
                     byte[] b = base().build();
                     return Arrays.copyOf(b, b.length - 5);
                 }, Kind.BAD_ZIP, "no end-of-central-directory"),
-                Arguments.of("legacy format", (Supplier<byte[]>) () -> new byte[] {(byte) 0x80, 2, (byte) 0x8a, 10},
+                Arguments.of("not a checkpoint", (Supplier<byte[]>) () -> "hello, world".getBytes(StandardCharsets.US_ASCII),
                         Kind.NOT_ZIP, "legacy"),
+                Arguments.of("pickle without the legacy magic", (Supplier<byte[]>) () -> new byte[] {(byte) 0x80, 2, 'N', '.'},
+                        Kind.NOT_ZIP, "no magic number"),
+                Arguments.of("legacy, truncated magic", (Supplier<byte[]>) () -> new byte[] {(byte) 0x80, 2, (byte) 0x8a, 10},
+                        Kind.SIZE_LIMIT, "declares 10 bytes"),
                 Arguments.of("no data.pkl", (Supplier<byte[]>) () -> {
                     ZipBuilder z = new ZipBuilder();
                     z.add("archive/version", "3\n".getBytes(StandardCharsets.US_ASCII));
@@ -161,6 +165,21 @@ class TorchZipTest {
         assertThat(zip.find("data/0").orElseThrow().size()).isEqualTo(24);
         try (TorchFile f = read(z.build())) {
             assertThat(f.names()).isEmpty();
+        }
+    }
+
+    /** torch 2.x adds {@code .data/serialization_id}, {@code .data/version} and {@code byteorder} entries. */
+    @Test
+    void torch2ExtraEntriesAreAccepted() {
+        ZipBuilder z = new ZipBuilder();
+        z.add("pytorch_model/data.pkl", EMPTY_DICT);
+        z.add("pytorch_model/byteorder", "little".getBytes(StandardCharsets.US_ASCII));
+        z.add("pytorch_model/.data/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+        z.add("pytorch_model/.data/serialization_id", "1234567890".getBytes(StandardCharsets.US_ASCII));
+        z.add("pytorch_model/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+        try (TorchFile f = read(z.build())) {
+            assertThat(f.names()).isEmpty();
+            assertThat(f.zip().orElseThrow().prefix()).isEqualTo("pytorch_model");
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.loraforge.format.torch;
+package dev.loraforge.testing;
 
 import com.fasterxml.jackson.jr.ob.JSON;
 import java.io.IOException;
@@ -15,15 +15,15 @@ import java.util.Map;
  * A minimal safetensors reader for the twin comparisons only (the library's reader lives on another
  * branch): header JSON + raw bytes, tensors in file order.
  */
-final class SafetensorsTwin {
-    record Tensor(String dtype, long[] shape, byte[] data) {
+public final class SafetensorsTwin {
+    public record Tensor(String dtype, long[] shape, byte[] data) {
     }
 
     private SafetensorsTwin() {
     }
 
     @SuppressWarnings("unchecked")
-    static Map<String, Tensor> read(byte[] file) throws IOException {
+    public static Map<String, Tensor> read(byte[] file) throws IOException {
         long n = ByteBuffer.wrap(file, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         Map<String, Object> header = JSON.std.mapFrom(new String(file, 8, (int) n, StandardCharsets.UTF_8));
         header.remove("__metadata__");
@@ -46,7 +46,7 @@ final class SafetensorsTwin {
         return new long[] {((Number) l.get(0)).longValue(), ((Number) l.get(1)).longValue()};
     }
 
-    static byte[] resource(String path) throws IOException {
+    public static byte[] resource(String path) throws IOException {
         try (InputStream in = SafetensorsTwin.class.getResourceAsStream("/fixtures/" + path)) {
             if (in == null) {
                 throw new IOException("missing test resource fixtures/" + path);
