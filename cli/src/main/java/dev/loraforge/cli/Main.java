@@ -10,6 +10,8 @@ import picocli.CommandLine.Command;
         description = "Save, load, merge, quantize and verify LoRA-fine-tuned language models.",
         subcommands = {
                 InspectCommand.class,
+                GgufCommand.class,
+                GgufLoraCommand.class,
                 MergeCommand.class,
                 UnmergeCommand.class,
                 CombineCommand.class,

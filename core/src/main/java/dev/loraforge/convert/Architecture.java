@@ -46,7 +46,15 @@ public record Architecture(String ggufName, List<String> hfClasses, Map<String, 
             List.of("LlamaForCausalLM", "LLaMAForCausalLM", "MistralForCausalLM"),
             LLAMA_BLOCK, LLAMA_GLOBAL, true, true, true);
 
-    public static final List<Architecture> ALL = List.of(LLAMA);
+    /** Qwen2Model: no q/k permutation, no vocab_size / rope.dimension_count keys, q/k/v biases. */
+    public static final Architecture QWEN2 = new Architecture("qwen2", List.of("Qwen2ForCausalLM"),
+            LLAMA_BLOCK, LLAMA_GLOBAL, false, false, false);
+
+    /** Qwen3Model (a Qwen2Model): adds attn_q_norm / attn_k_norm. */
+    public static final Architecture QWEN3 = new Architecture("qwen3", List.of("Qwen3ForCausalLM"),
+            LLAMA_BLOCK, LLAMA_GLOBAL, false, false, false);
+
+    public static final List<Architecture> ALL = List.of(LLAMA, QWEN2, QWEN3);
 
     private static final Pattern LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
 

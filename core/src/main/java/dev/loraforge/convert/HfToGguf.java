@@ -4,6 +4,9 @@ import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.format.gguf.GgufWriter;
 import dev.loraforge.format.safetensors.ModelFiles;
 import dev.loraforge.format.safetensors.SafetensorsFile;
+import dev.loraforge.quant.GgmlCodec;
+import dev.loraforge.quant.LlamaFileType;
+import dev.loraforge.quant.QuantMix;
 import dev.loraforge.tensor.TensorSource;
 import dev.loraforge.tensor.TensorView;
 
@@ -50,7 +53,8 @@ public final class HfToGguf {
     }
 
     /** Everything the output file will hold, decided before any tensor data is read. */
-    public record Plan(Architecture architecture, OutputType type, List<MetaKv> kvs, List<PlannedTensor> tensors) {
+    public record Plan(Architecture architecture, HfConfig config, OutputType type, List<MetaKv> kvs,
+                       List<PlannedTensor> tensors) {
         public Plan {
             kvs = List.copyOf(kvs);
             tensors = List.copyOf(tensors);
@@ -59,12 +63,6 @@ public final class HfToGguf {
         public Optional<MetaKv> kv(String key) {
             return kvs.stream().filter(k -> k.key().equals(key)).findFirst();
         }
-    }
-
-    /** Chooses a quantized file's per-tensor type (llama-quant.cpp's {@code llama_tensor_get_type}). */
-    @FunctionalInterface
-    public interface QuantTypeRule {
-        GgmlType typeOf(String ggufName, long[] dims, OutputType type);
     }
 
     /** Gives the tensor to convert for an HF name: the base's own, or a merged replacement. */
@@ -93,13 +91,13 @@ public final class HfToGguf {
     }
 
     /** Plans the conversion of {@code modelDir} whose weights are {@code src}. */
-    public static Plan plan(Path modelDir, TensorSource src, OutputType type, QuantTypeRule rule) {
-        return plan(modelDir, converterOrder(src), name -> src.get(name).shape().dims(), type, rule);
+    public static Plan plan(Path modelDir, TensorSource src, OutputType type) {
+        return plan(modelDir, converterOrder(src), name -> src.get(name).shape().dims(), type);
     }
 
     /** Plans from the tensor names in converter order and their (numpy-order) shapes. */
     public static Plan plan(Path modelDir, List<String> order, java.util.function.Function<String, long[]> shapeOf,
-                            OutputType type, QuantTypeRule rule) {
+                            OutputType type) {
         HfConfig config = HfConfig.read(modelDir);
         String hfClass = config.architecture();
         Architecture arch = Architecture.forHfClass(hfClass).orElseThrow(() -> new ConvertException(
@@ -110,6 +108,9 @@ public final class HfToGguf {
         OutputType floatType = type.quantized() ? OutputType.F16 : type;
 
         List<PlannedTensor> tensors = new ArrayList<>();
+        // generate_extra_tensors comes first in the converter's chain
+        RopeFreqs.factors(config).ifPresent(f -> tensors.add(
+                new PlannedTensor(RopeFreqs.NAME, RopeFreqs.SOURCE, GgmlType.F32, new long[] {f.length}, 0)));
         for (String hf : order) {
             if (Architecture.skipped(hf)) {
                 continue;
@@ -140,9 +141,9 @@ public final class HfToGguf {
         addVocabulary(modelDir, config, kvs);
 
         if (!type.quantized()) {
-            return new Plan(arch, type, kvs, tensors);
+            return new Plan(arch, config, type, kvs, tensors);
         }
-        return quantizedPlan(arch, type, kvs, tensors, rule);
+        return quantizedPlan(arch, config, type, kvs, tensors);
     }
 
     /** The float types of convert_hf_to_gguf.py {@code prepare_tensors}: norms, 1-D and non-weights stay F32. */
@@ -163,12 +164,22 @@ public final class HfToGguf {
                 && HfConfig.readJson(tc, ConvertException.Kind.BAD_TOKENIZER).get("add_prefix_space") instanceof Boolean b) {
             SpecialVocab.put(kvs, MetaKv.bool("tokenizer.ggml.add_space_prefix", b));
         }
+        // LlamaModel.set_vocab: SentencePiece first, then (Llama-2-style tokenizer.json: not supported here), then GPT-2 BPE
         if (VocabularyKvs.hasSentencePiece(modelDir)) {
             VocabularyKvs.addSentencePiece(modelDir, config, kvs);
             return;
         }
+        Path tj = modelDir.resolve("tokenizer.json");
+        if (java.nio.file.Files.isRegularFile(tj)) {
+            java.util.Map<String, Object> parsed = HfConfig.readJson(tj, ConvertException.Kind.BAD_TOKENIZER);
+            if (BpeVocabularyKvs.isByteLevelBpe(parsed)) {
+                BpeVocabularyKvs.addGpt2(modelDir, config, parsed, kvs);
+                return;
+            }
+        }
         throw new ConvertException(ConvertException.Kind.BAD_TOKENIZER, modelDir
-                + ": no tokenizer.model; only SentencePiece vocabularies are converted so far");
+                + ": no tokenizer.model and no byte-level BPE tokenizer.json (SentencePiece-style tokenizer.json"
+                + " without tokenizer.model is not supported)");
     }
 
     private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\..*");
@@ -186,11 +197,8 @@ public final class HfToGguf {
      * llama-quantize applied to the F16 plan: KVs copied with {@code general.quantization_version} and
      * {@code general.file_type} moved to the end, tensors in llama.cpp's loader order, 2-D weights quantized.
      */
-    static Plan quantizedPlan(Architecture arch, OutputType type, List<MetaKv> f16Kvs, List<PlannedTensor> f16Tensors,
-                              QuantTypeRule rule) {
-        if (rule == null) {
-            throw new ConvertException(ConvertException.Kind.UNSUPPORTED_TYPE, "no quantization rules for " + type);
-        }
+    static Plan quantizedPlan(Architecture arch, HfConfig config, OutputType type, List<MetaKv> f16Kvs,
+                              List<PlannedTensor> f16Tensors) {
         List<MetaKv> kvs = new ArrayList<>();
         for (MetaKv kv : f16Kvs) {
             if (!kv.key().equals("general.quantization_version") && !kv.key().equals("general.file_type")) {
@@ -199,24 +207,53 @@ public final class HfToGguf {
         }
         kvs.add(MetaKv.u32("general.quantization_version", ModelMetadata.QUANT_VERSION));
         kvs.add(MetaKv.u32("general.file_type", type.fileType()));
-        List<PlannedTensor> tensors = new ArrayList<>();
+        List<QuantMix.Tensor> mixIn = new ArrayList<>();
         for (PlannedTensor t : f16Tensors) {
-            GgmlType q = t.type() == GgmlType.F32 && t.dims().length <= 1 ? GgmlType.F32 : rule.typeOf(t.name(), t.dims(), type);
-            tensors.add(new PlannedTensor(t.name(), t.source(), q, t.dims(), t.permuteHeads()));
+            mixIn.add(new QuantMix.Tensor(t.name(), t.dims(), t.type()));
+        }
+        QuantMix.ModelParams hp = new QuantMix.ModelParams(
+                Math.toIntExact(config.requireLong("n_layers", "num_hidden_layers", "n_layer", "num_layers")),
+                Math.toIntExact(config.requireLong("n_heads", "num_attention_heads")),
+                Math.toIntExact(config.requireLong("n_kv_heads", "num_key_value_heads")), 0);
+        LlamaFileType ftype = LlamaFileType.fromId(type.fileType()).orElseThrow();
+        List<GgmlType> types = QuantMix.plan(mixIn, hp, ftype).types();
+        List<PlannedTensor> tensors = new ArrayList<>();
+        for (int i = 0; i < f16Tensors.size(); i++) {
+            PlannedTensor t = f16Tensors.get(i);
+            tensors.add(new PlannedTensor(t.name(), t.source(), types.get(i), t.dims(), t.permuteHeads()));
         }
         tensors.sort(Comparator.comparing(PlannedTensor::name, LLAMA_CPP_ORDER));
-        return new Plan(arch, type, kvs, tensors);
+        return new Plan(arch, config, type, kvs, tensors);
     }
 
-    /** Quantizer lookup for the non-float types; supplied by the quant codecs. */
+    /** ggml's reference quantizer for {@code type} (what llama-quantize runs without an imatrix). */
+    static RowQuantizer quantizer(GgmlType type) {
+        GgmlCodec codec = GgmlCodec.of(type);
+        return (src, n, dst, off) -> codec.quantize(src, 0, n, dst, off);
+    }
+
+    /** Called after each tensor is written (from any thread). */
     @FunctionalInterface
-    public interface Quantizers {
-        RowQuantizer forType(GgmlType type);
+    public interface Progress {
+        void tensorDone(String name, int done, int total, long bytesDone, long bytesTotal);
+
+        Progress NONE = (name, done, total, bytesDone, bytesTotal) -> { };
     }
 
-    /** Writes {@code plan} to {@code out}, atomically; tensors come from {@code provider} one at a time. */
-    public static Summary write(Plan plan, TensorProvider provider, Quantizers quantizers, Path out, boolean overwrite)
+    public static Summary write(Plan plan, TensorProvider provider, Path out, boolean overwrite) throws IOException {
+        return write(plan, provider, out, overwrite, Progress.NONE);
+    }
+
+    /**
+     * Writes {@code plan} to {@code out}, atomically. Tensors are encoded in parallel (one per core), each
+     * straight into its mapped slice of the output; the bytes do not depend on the order.
+     */
+    public static Summary write(Plan plan, TensorProvider given, Path out, boolean overwrite, Progress progress)
             throws IOException {
+        float[] rope = plan.tensors().stream().anyMatch(t -> t.source().equals(RopeFreqs.SOURCE))
+                ? RopeFreqs.factors(plan.config()).orElseThrow() : null;
+        TensorProvider provider = rope == null ? given
+                : name -> name.equals(RopeFreqs.SOURCE) ? RopeFreqs.view(rope) : given.tensor(name);
         try (GgufWriter w = GgufWriter.create(out, overwrite)) {
             w.addKvs(GgufKvs.of(plan.kvs()));
             long bytes = 0;
@@ -224,11 +261,41 @@ public final class HfToGguf {
                 bytes += w.addTensor(t.name(), t.type(), t.dims());
             }
             w.writeHeader();
-            for (PlannedTensor t : plan.tensors()) {
-                TensorView src = provider.tensor(t.source());
-                MemorySegment dst = w.tensorSegment(t.name());
-                RowQuantizer q = t.type().isQuantized() && quantizers != null ? quantizers.forType(t.type()) : null;
-                TensorEncoder.encode(src, t.permuteHeads(), t.type(), q, dst);
+            long total = bytes;
+            java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicLong doneBytes = new java.util.concurrent.atomic.AtomicLong();
+            int threads = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), plan.tensors().size()));
+            try (java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads)) {
+                List<java.util.concurrent.Future<?>> jobs = new ArrayList<>();
+                for (PlannedTensor t : plan.tensors()) {
+                    jobs.add(pool.submit(() -> {
+                        TensorView src = provider.tensor(t.source());
+                        MemorySegment dst = w.tensorSegment(t.name());
+                        RowQuantizer q = t.type().isQuantized() ? quantizer(t.type()) : null;
+                        TensorEncoder.encode(src, t.permuteHeads(), t.type(), q, dst);
+                        progress.tensorDone(t.name(), done.incrementAndGet(), plan.tensors().size(),
+                                doneBytes.addAndGet(dst.byteSize()), total);
+                        return null;
+                    }));
+                }
+                for (java.util.concurrent.Future<?> f : jobs) {
+                    try {
+                        f.get();
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException("interrupted while writing " + out);
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        jobs.forEach(j -> j.cancel(true));
+                        Throwable c = e.getCause();
+                        if (c instanceof IOException io) {
+                            throw io;
+                        }
+                        if (c instanceof RuntimeException r) {
+                            throw r;
+                        }
+                        throw new IllegalStateException(c);
+                    }
+                }
             }
             w.finish();
             return new Summary(out, plan.type(), plan.tensors().size(), bytes);
@@ -244,9 +311,16 @@ public final class HfToGguf {
      * one rounding to the base tensor's dtype), then converted; no intermediate file, one tensor in memory.
      */
     public static Summary convert(Path modelDir, List<AdapterSpec> adapters, Path out, OutputType type,
-                                  QuantTypeRule rule, Quantizers quantizers, boolean overwrite) throws IOException {
+                                  boolean overwrite) throws IOException {
+        return convert(modelDir, adapters, out, type, overwrite, Progress.NONE);
+    }
+
+    public static Summary convert(Path modelDir, List<AdapterSpec> adapters, Path out, OutputType type,
+                                  boolean overwrite, Progress progress) throws IOException {
         if (adapters.isEmpty()) {
-            return convert(modelDir, out, type, rule, quantizers, overwrite);
+            try (ModelFiles src = ModelFiles.open(modelDir)) {
+                return write(plan(modelDir, src, type), src::get, out, overwrite, progress);
+            }
         }
         List<dev.loraforge.adapter.LoraAdapter> opened = new ArrayList<>();
         try (ModelFiles src = ModelFiles.open(modelDir)) {
@@ -268,7 +342,7 @@ public final class HfToGguf {
                 // the merged folder would store lm_head.weight; in a single file it sorts first
                 order.add(0, dev.loraforge.adapter.AdapterCheck.LM_HEAD);
             }
-            Plan plan = plan(modelDir, order, name -> ops.get(name).shape().dims(), type, rule);
+            Plan plan = plan(modelDir, order, name -> ops.get(name).shape().dims(), type);
             TensorProvider merged = name -> {
                 dev.loraforge.merge.MergePlan.Op op = ops.get(name);
                 if (op instanceof dev.loraforge.merge.MergePlan.Copy c && c.source().dtype() == c.outType()) {
@@ -279,7 +353,7 @@ public final class HfToGguf {
                 dev.loraforge.merge.MergePlan.compute(op, seg, dev.loraforge.merge.LowRankKernel.preferred());
                 return new TensorView(name, op.outType(), op.shape(), seg);
             };
-            return write(plan, merged, quantizers, out, overwrite);
+            return write(plan, merged, out, overwrite, progress);
         } finally {
             for (dev.loraforge.adapter.LoraAdapter la : opened) {
                 la.close();
@@ -288,11 +362,10 @@ public final class HfToGguf {
     }
 
     /** Converts a model folder without adapters. */
-    public static Summary convert(Path modelDir, Path out, OutputType type, QuantTypeRule rule, Quantizers quantizers,
-                                  boolean overwrite) throws IOException {
+    public static Summary convert(Path modelDir, Path out, OutputType type, boolean overwrite) throws IOException {
         try (ModelFiles src = ModelFiles.open(modelDir)) {
-            Plan plan = plan(modelDir, src, type, rule);
-            return write(plan, src::get, quantizers, out, overwrite);
+            Plan plan = plan(modelDir, src, type);
+            return write(plan, src::get, out, overwrite);
         }
     }
 }

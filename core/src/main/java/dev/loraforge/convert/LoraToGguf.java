@@ -63,8 +63,7 @@ public final class LoraToGguf {
     public record Summary(Path file, int modules, double alpha, boolean scalesFolded) {
     }
 
-    public static Summary convert(Path adapterDir, Path baseDir, Path out, LoraType type, RowQuantizer q8,
-                                  boolean overwrite) throws IOException {
+    public static Summary convert(Path adapterDir, Path baseDir, Path out, LoraType type, boolean overwrite) throws IOException {
         HfConfig base = HfConfig.read(baseDir);
         Architecture arch = Architecture.forHfClass(base.architecture()).orElseThrow(() -> new ConvertException(
                 ConvertException.Kind.UNSUPPORTED_ARCHITECTURE, base.file() + ": architecture '" + base.architecture()
@@ -121,19 +120,26 @@ public final class LoraToGguf {
             try (GgufWriter w = GgufWriter.create(out, overwrite)) {
                 w.addKvs(GgufKvs.of(kvs));
                 for (Module m : modules) {
-                    w.addTensor(m.ggufName() + ".lora_a", type.ggml, reversed(m.lora().a().shape()));
-                    w.addTensor(m.ggufName() + ".lora_b", type.ggml, reversed(m.lora().b().shape()));
+                    w.addTensor(m.ggufName() + ".lora_a", typeFor(m.lora().a(), type), reversed(m.lora().a().shape()));
+                    w.addTensor(m.ggufName() + ".lora_b", typeFor(m.lora().b(), type), reversed(m.lora().b().shape()));
                 }
                 w.writeHeader();
+                RowQuantizer q8 = type == LoraType.Q8_0 ? HfToGguf.quantizer(GgmlType.Q8_0) : null;
                 for (Module m : modules) {
-                    TensorEncoder.encode(m.lora().a(), 0, type.ggml, q8, w.tensorSegment(m.ggufName() + ".lora_a"));
+                    TensorEncoder.encode(m.lora().a(), 0, typeFor(m.lora().a(), type), q8, w.tensorSegment(m.ggufName() + ".lora_a"));
                     TensorView b = m.bFactor() == 1.0 ? m.lora().b() : scaled(m.lora().b(), m.bFactor(), type);
-                    TensorEncoder.encode(b, m.permuteHeads(), type.ggml, q8, w.tensorSegment(m.ggufName() + ".lora_b"));
+                    TensorEncoder.encode(b, m.permuteHeads(), typeFor(b, type), q8, w.tensorSegment(m.ggufName() + ".lora_b"));
                 }
                 w.finish();
             }
             return new Summary(out, modules.size(), alpha, !plain);
         }
+    }
+
+    /** gguf-py falls back to F16 when a row does not fill whole Q8_0 blocks (lora_b rows have r elements). */
+    static GgmlType typeFor(TensorView t, LoraType type) {
+        long rowLen = t.shape().dim(t.shape().rank() - 1);
+        return type == LoraType.Q8_0 && rowLen % GgmlType.Q8_0.blockSize() != 0 ? GgmlType.F16 : type.ggml;
     }
 
     private static long[] reversed(Shape s) {

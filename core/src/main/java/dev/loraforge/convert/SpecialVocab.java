@@ -27,10 +27,15 @@ public final class SpecialVocab {
     private boolean normalizerLowercase;
 
     public SpecialVocab(Path dir, boolean loadMerges, List<String> types, Integer nVocab) {
+        this(dir, loadMerges, types, nVocab, null);
+    }
+
+    /** With {@code tokenizerJson} already parsed (large BPE vocabularies are read once). */
+    SpecialVocab(Path dir, boolean loadMerges, List<String> types, Integer nVocab, Map<String, Object> tokenizerJson) {
         this.nVocab = nVocab;
         this.loadMerges = loadMerges;
         this.types = new ArrayList<>(types == null ? DEFAULT_TYPES : types);
-        loadFromTokenizerJson(dir);
+        loadFromTokenizerJson(dir, tokenizerJson);
         loadFromConfigJson(dir);
         if (loadMerges && merges.isEmpty()) {
             loadMergesTxt(dir);
@@ -158,12 +163,12 @@ public final class SpecialVocab {
         return o != null && !(o instanceof String s && s.isEmpty()) && !(o instanceof Boolean b && !b);
     }
 
-    private void loadFromTokenizerJson(Path dir) {
+    private void loadFromTokenizerJson(Path dir, Map<String, Object> parsed) {
         Map<String, Object> tokenizer = null;
         List<?> addedTokens = List.of();
         Path tj = dir.resolve("tokenizer.json");
-        if (Files.isRegularFile(tj)) {
-            tokenizer = HfConfig.readJson(tj, ConvertException.Kind.BAD_TOKENIZER);
+        if (parsed != null || Files.isRegularFile(tj)) {
+            tokenizer = parsed != null ? parsed : HfConfig.readJson(tj, ConvertException.Kind.BAD_TOKENIZER);
             if (loadMerges) {
                 Object m = map(tokenizer.get("model")).get("merges");
                 if (m instanceof List<?> l && !l.isEmpty()) {

@@ -29,7 +29,7 @@ class LoraToGgufTest {
     @CsvSource({"F16, tiny-llama-v512-lora-r8-f16.gguf", "F32, tiny-llama-v512-lora-r8-f32.gguf"})
     void plainLoraIsByteIdenticalToConvertLoraToGguf(LoraToGguf.LoraType type, String expected) throws Exception {
         Path out = tmp.resolve("out.gguf");
-        LoraToGguf.Summary s = LoraToGguf.convert(base().resolve("lora-r8"), base(), out, type, null, false);
+        LoraToGguf.Summary s = LoraToGguf.convert(base().resolve("lora-r8"), base(), out, type, false);
         assertThat(s.scalesFolded()).isFalse();
         GgufListing listing = GgufListing.read("tiny-llama-v512/gguf/" + expected + ".json");
         assertThat(listing.diff(out, Set.of())).isEmpty();
@@ -44,7 +44,7 @@ class LoraToGgufTest {
     void rsLoraScalesAreFoldedIntoLoraB() throws Exception {
         Path out = tmp.resolve("rs.gguf");
         LoraToGguf.Summary s = LoraToGguf.convert(base().resolve("lora-rslora-patterns"), base(), out,
-                LoraToGguf.LoraType.F32, null, false);
+                LoraToGguf.LoraType.F32, false);
         assertThat(s.scalesFolded()).isTrue();
         Map<String, Double> peftScale = Map.of("attn_q", 4.0, "attn_v", 4.0, "attn_output", 8.0, "ffn_down", 8.0);
         try (GgufFile ours = GgufFile.open(out);
@@ -70,10 +70,20 @@ class LoraToGgufTest {
     }
 
     @Test
+    void q8LoraFallsBackToF16WhereRowsAreShorterThanABlock() throws Exception {
+        Path out = tmp.resolve("q8.gguf");
+        LoraToGguf.convert(base().resolve("lora-r8"), base(), out, LoraToGguf.LoraType.Q8_0, false);
+        try (GgufFile f = GgufFile.open(out)) {
+            assertThat(f.tensor("blk.0.attn_q.weight.lora_a").type()).isEqualTo(dev.loraforge.format.gguf.GgmlType.Q8_0);
+            assertThat(f.tensor("blk.0.attn_q.weight.lora_b").type()).isEqualTo(dev.loraforge.format.gguf.GgmlType.F16);
+        }
+    }
+
+    @Test
     void doraAndModulesToSaveAreRefusedWithAdviceToMerge() {
         for (String name : new String[] {"lora-dora", "lora-modules-to-save"}) {
             assertThatThrownBy(() -> LoraToGguf.convert(base().resolve(name), base(), tmp.resolve(name + ".gguf"),
-                    LoraToGguf.LoraType.F16, null, false))
+                    LoraToGguf.LoraType.F16, false))
                     .isInstanceOf(ConvertException.class)
                     .hasMessageContaining("merge it into the base instead");
             assertThat(tmp.resolve(name + ".gguf")).doesNotExist();

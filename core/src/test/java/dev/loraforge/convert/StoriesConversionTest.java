@@ -20,7 +20,7 @@ class StoriesConversionTest {
     void wholeFileIsByteIdenticalToLlamaCpp(OutputType type, String expected) throws Exception {
         Path model = GgufListing.fixture("tinystories-260k");
         Path out = tmp.resolve("out.gguf");
-        HfToGguf.convert(model, out, type, null, null, false);
+        HfToGguf.convert(model, out, type, false);
 
         GgufListing listing = GgufListing.read("tinystories-260k/gguf/" + expected + ".json");
         assertThat(listing.diff(out, Set.of())).isEmpty();

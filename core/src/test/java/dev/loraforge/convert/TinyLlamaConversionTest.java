@@ -30,7 +30,22 @@ class TinyLlamaConversionTest {
     @ValueSource(strings = {"f32", "f16", "bf16"})
     void floatTypesMatchConvertHfToGguf(String type) throws Exception {
         Path out = tmp.resolve("tiny-llama-v512-" + type + ".gguf");
-        HfToGguf.convert(model, out, OutputType.parse(type).orElseThrow(), null, null, false);
+        HfToGguf.convert(model, out, OutputType.parse(type).orElseThrow(), false);
+        GgufListing listing = GgufListing.read("tiny-llama-v512/gguf/tiny-llama-v512-" + type + ".gguf.json");
+        assertThat(listing.diff(out, Set.of())).isEmpty();
+        assertThat(GgufListing.sha256(out)).isEqualTo(listing.fileSha256());
+    }
+
+    /**
+     * llama-quantize types: same KVs (file_type and quantization_version moved to the end), llama.cpp's tensor
+     * order, the mix of tensor types, and every tensor's bytes; so the whole file's sha256 too.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q2_k", "q3_k_s", "q3_k_m", "q3_k_l", "q4_k_s",
+            "q4_k_m", "q5_k_s", "q5_k_m", "q6_k"})
+    void quantizedTypesMatchLlamaQuantize(String type) throws Exception {
+        Path out = tmp.resolve("tiny-llama-v512-" + type + ".gguf");
+        HfToGguf.convert(model, out, OutputType.parse(type).orElseThrow(), false);
         GgufListing listing = GgufListing.read("tiny-llama-v512/gguf/tiny-llama-v512-" + type + ".gguf.json");
         assertThat(listing.diff(out, Set.of())).isEmpty();
         assertThat(GgufListing.sha256(out)).isEqualTo(listing.fileSha256());

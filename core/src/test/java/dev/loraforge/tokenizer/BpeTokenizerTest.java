@@ -18,6 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** Byte-level BPE against llama.cpp's test-tokenizer-0 vectors: llama-bpe, qwen2, gpt-2. */
 class BpeTokenizerTest {
+    // first: the static tokenizers below are loaded through it
+    private static final Map<String, Tokenizer> LOADED = new java.util.concurrent.ConcurrentHashMap<>();
     private static final Tokenizer LLAMA3 = gz("tokenizers/llama3/tokenizer.json.gz");
     private static final Tokenizer QWEN3 = gz("tokenizers/qwen3/tokenizer.json.gz");
     private static final Tokenizer GPT2;
@@ -27,7 +29,12 @@ class BpeTokenizerTest {
         GPT2 = Tokenizers.fromGgufMetadata(kv::get);
     }
 
+    /** A gzipped tokenizer.json, loaded once per test JVM (the large ones take seconds). */
     static Tokenizer gz(String path) {
+        return LOADED.computeIfAbsent(path, BpeTokenizerTest::load);
+    }
+
+    private static Tokenizer load(String path) {
         try (InputStream in = new GZIPInputStream(Files.newInputStream(Fixtures.path(path)))) {
             return Tokenizers.fromTokenizerJson(in, path);
         } catch (IOException e) {
@@ -66,6 +73,56 @@ class BpeTokenizerTest {
     void gpt2GgufMatchesLlamaCpp(Fixtures.VocabCase c) {
         assertThat(GPT2.encode(c.text(), false)).containsExactly(c.ids());
         assertThat(GPT2.decode(c.ids())).isEqualTo(c.text());
+    }
+
+    /**
+     * GGUF metadata as convert_hf_to_gguf.py writes it for a byte-level tokenizer.json (tokens by id,
+     * added special tokens typed CONTROL, merges as "a b"), so the GGUF path is checked for the
+     * llama-bpe and qwen2 vectors although their vocab GGUFs are not in the fixture set.
+     */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> ggufFromTokenizerJson(String path, String pre) {
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(Fixtures.path(path)))) {
+            Map<String, Object> json = com.fasterxml.jackson.jr.ob.JSON.std.mapFrom(in);
+            Map<String, Object> model = (Map<String, Object>) json.get("model");
+            Map<String, Object> vocab = (Map<String, Object>) model.get("vocab");
+            List<Map<String, Object>> added = (List<Map<String, Object>>) json.get("added_tokens");
+            int n = vocab.size() + added.size();
+            String[] tokens = new String[n];
+            Integer[] types = new Integer[n];
+            vocab.forEach((t, id) -> {
+                tokens[((Number) id).intValue()] = t;
+                types[((Number) id).intValue()] = TokenType.NORMAL.id();
+            });
+            for (Map<String, Object> a : added) {
+                int id = ((Number) a.get("id")).intValue();
+                tokens[id] = (String) a.get("content");
+                types[id] = Boolean.TRUE.equals(a.get("special")) ? TokenType.CONTROL.id() : TokenType.USER_DEFINED.id();
+            }
+            List<String> merges = new java.util.ArrayList<>();
+            for (Object m : (List<?>) model.get("merges")) {
+                merges.add(m instanceof List<?> pair ? pair.get(0) + " " + pair.get(1) : (String) m);
+            }
+            return Map.of("tokenizer.ggml.model", "gpt2", "tokenizer.ggml.pre", pre,
+                    "tokenizer.ggml.tokens", List.of(tokens), "tokenizer.ggml.token_type", List.of(types),
+                    "tokenizer.ggml.merges", merges);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void ggufPathForLlamaBpeAndQwen2() {
+        Map<String, Object> llama = ggufFromTokenizerJson("tokenizers/llama3/tokenizer.json.gz", "llama-bpe");
+        Tokenizer fromGguf = Tokenizers.fromGgufMetadata(llama::get);
+        for (Fixtures.VocabCase c : llamaBpe()) {
+            assertThat(fromGguf.encode(c.text(), false)).as(c.toString()).containsExactly(c.ids());
+        }
+        Map<String, Object> qwen = ggufFromTokenizerJson("tokenizers/qwen3/tokenizer.json.gz", "qwen2");
+        fromGguf = Tokenizers.fromGgufMetadata(qwen::get);
+        for (Fixtures.VocabCase c : qwen2()) {
+            assertThat(fromGguf.encode(c.text(), false)).as(c.toString()).containsExactly(c.ids());
+        }
     }
 
     @Test

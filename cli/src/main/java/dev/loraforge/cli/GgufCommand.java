@@ -1,0 +1,173 @@
+package dev.loraforge.cli;
+
+import dev.loraforge.convert.HfToGguf;
+import dev.loraforge.convert.OllamaModelfile;
+import dev.loraforge.convert.OutputType;
+import dev.loraforge.io.AtomicFile;
+import dev.loraforge.quant.LlamaFileType;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "gguf", description = {
+        "Convert a Hugging Face model folder (optionally with LoRA adapters merged exactly) to GGUF.",
+        "F32/F16/BF16 as llama.cpp's convert_hf_to_gguf.py writes them; quantized types as llama-quantize writes them",
+        "from that file, without an intermediate file."})
+final class GgufCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(paramLabel = "MODEL", description = "Hugging Face model folder (config.json, safetensors, tokenizer)")
+    Path model;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter folder to merge first (repeatable)")
+    List<Path> adapters = new ArrayList<>();
+
+    @Option(names = "--weight", paramLabel = "W", description = "weight of each adapter, in order (default 1)")
+    List<Double> weights = new ArrayList<>();
+
+    @Option(names = "--type", paramLabel = "T", required = true,
+            description = "f32, f16, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k")
+    String type;
+
+    @Option(names = "--out", paramLabel = "FILE.gguf", required = true, description = "output file")
+    Path out;
+
+    @Option(names = "--overwrite", description = "replace an existing output file (and Modelfile)")
+    boolean overwrite;
+
+    @Option(names = "--json", description = "print a JSON summary")
+    boolean json;
+
+    @Option(names = "--quiet", description = "no progress bar and no summary")
+    boolean quiet;
+
+    @Option(names = "--modelfile", description = "also write an Ollama Modelfile next to the output")
+    boolean modelfile;
+
+    @Override
+    public Integer call() throws IOException {
+        if (!weights.isEmpty() && weights.size() != adapters.size()) {
+            throw new UsageException(weights.size() + " --weight values for " + adapters.size()
+                    + " --adapter folders; give one weight per adapter or none");
+        }
+        OutputType t = parseType(type);
+        Path modelfilePath = out.toAbsolutePath().resolveSibling("Modelfile");
+        if (modelfile && Files.exists(modelfilePath) && !overwrite) {
+            throw new FileAlreadyExistsException(modelfilePath.toString(), null, "already exists (use --overwrite)");
+        }
+        if (Files.exists(out) && !overwrite) {
+            throw new FileAlreadyExistsException(out.toString(), null, "already exists (use --overwrite)");
+        }
+        List<HfToGguf.AdapterSpec> specs = new ArrayList<>();
+        for (int i = 0; i < adapters.size(); i++) {
+            specs.add(new HfToGguf.AdapterSpec(adapters.get(i), weights.isEmpty() ? 1.0 : weights.get(i)));
+        }
+        PrintWriter err = spec.commandLine().getErr();
+        Bar bar = new Bar(err, !quiet && !json && System.console() != null);
+        long start = System.nanoTime();
+        HfToGguf.Summary s = HfToGguf.convert(model, specs, out, t, overwrite, bar);
+        bar.finish();
+        double secs = (System.nanoTime() - start) / 1e9;
+        if (modelfile) {
+            String text = OllamaModelfile.build(model, out, adapters);
+            try (AtomicFile f = AtomicFile.create(modelfilePath, overwrite)) {
+                f.channel().write(java.nio.ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
+                f.commit();
+            }
+        }
+        PrintWriter o = spec.commandLine().getOut();
+        if (json) {
+            o.printf(Locale.ROOT, "{\"out\": %s, \"type\": \"%s\", \"file_type\": %d, \"tensors\": %d, \"bytes\": %d, "
+                            + "\"adapters\": %d, \"modelfile\": %s, \"seconds\": %.3f}%n",
+                    quote(out.toString()), t.name(), t.fileType(), s.tensors(), Files.size(out), adapters.size(),
+                    modelfile ? quote(modelfilePath.toString()) : "null", secs);
+        } else if (!quiet) {
+            o.printf(Locale.ROOT, "wrote %s: %s, %d tensors, %.1f MB in %.1f s%s%n", out, t.name(), s.tensors(),
+                    Files.size(out) / 1e6, secs, modelfile ? " (+ " + modelfilePath.getFileName() + ")" : "");
+        }
+        o.flush();
+        return ExitCodes.OK;
+    }
+
+    /** The converter's names and llama-quantize's (including its aliases), case-insensitive. */
+    static OutputType parseType(String s) {
+        return OutputType.parse(s).or(() -> {
+            try {
+                return OutputType.parse(LlamaFileType.parse(s).name().replaceFirst("^(MOSTLY|ALL)_", ""));
+            } catch (RuntimeException e) {
+                return java.util.Optional.empty();
+            }
+        }).orElseThrow(() -> new UsageException("--type '" + s + "' is not one of f32, f16, bf16, q8_0, q4_0, q4_1, "
+                + "q5_0, q5_1, q2_k, q3_k_s, q3_k_m, q3_k_l, q4_k_s, q4_k_m, q5_k_s, q5_k_m, q6_k"));
+    }
+
+    static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    /** Progress on stderr, only on a terminal: tensors, MB, rate, ETA. */
+    static final class Bar implements HfToGguf.Progress {
+        private final PrintWriter err;
+        private final boolean show;
+        private final long start = System.nanoTime();
+        private long last;
+
+        Bar(PrintWriter err, boolean show) {
+            this.err = err;
+            this.show = show;
+        }
+
+        @Override
+        public synchronized void tensorDone(String name, int done, int total, long bytesDone, long bytesTotal) {
+            if (!show) {
+                return;
+            }
+            long now = System.nanoTime();
+            if (now - last < 100_000_000L && done < total) {
+                return;
+            }
+            last = now;
+            double secs = Math.max(1e-9, (now - start) / 1e9);
+            double rate = bytesDone / secs;
+            double eta = rate > 0 ? (bytesTotal - bytesDone) / rate : 0;
+            int fill = (int) (30 * (double) bytesDone / Math.max(1, bytesTotal));
+            err.printf(Locale.ROOT, "\r[%s%s] %d/%d tensors  %.1f/%.1f MB  %.1f MB/s  ETA %.0fs ", "#".repeat(fill),
+                    " ".repeat(30 - fill), done, total, bytesDone / 1e6, bytesTotal / 1e6, rate / 1e6, eta);
+            err.flush();
+        }
+
+        void finish() {
+            if (show) {
+                err.println();
+                err.flush();
+            }
+        }
+    }
+}
