@@ -1,5 +1,6 @@
 package dev.loraforge.convert;
 
+import dev.loraforge.format.ModelSource;
 import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.format.gguf.GgufWriter;
 import dev.loraforge.format.safetensors.ModelFiles;
@@ -81,7 +82,14 @@ public final class HfToGguf {
      */
     public static List<String> converterOrder(TensorSource src) {
         List<String> names = new ArrayList<>(src.names());
-        if (src instanceof ModelFiles mf) {
+        if (src instanceof ModelSource ms && ms.storage() == ModelSource.Storage.PYTORCH_BIN) {
+            // torch.load'ed parts in file-name order, each part's state dict in its own order
+            names.clear();
+            ms.namesByFile().values().forEach(names::addAll);
+        } else if (src instanceof ModelSource ms) {
+            names.clear();
+            ms.namesByFile().values().forEach(part -> part.stream().sorted().forEach(names::add));
+        } else if (src instanceof ModelFiles mf) {
             names.sort(Comparator.comparing((String n) -> mf.fileOf(n).map(SafetensorsFile::path)
                     .map(p -> p.getFileName().toString()).orElse("")).thenComparing(Comparator.naturalOrder()));
         } else {
@@ -318,12 +326,12 @@ public final class HfToGguf {
     public static Summary convert(Path modelDir, List<AdapterSpec> adapters, Path out, OutputType type,
                                   boolean overwrite, Progress progress) throws IOException {
         if (adapters.isEmpty()) {
-            try (ModelFiles src = ModelFiles.open(modelDir)) {
+            try (ModelSource src = ModelSource.open(modelDir)) {
                 return write(plan(modelDir, src, type), src::get, out, overwrite, progress);
             }
         }
         List<dev.loraforge.adapter.LoraAdapter> opened = new ArrayList<>();
-        try (ModelFiles src = ModelFiles.open(modelDir)) {
+        try (ModelSource src = ModelSource.open(modelDir)) {
             List<dev.loraforge.merge.WeightedAdapter> weighted = new ArrayList<>();
             for (AdapterSpec a : adapters) {
                 dev.loraforge.adapter.LoraAdapter la = dev.loraforge.adapter.LoraAdapter.open(a.dir());
@@ -363,7 +371,7 @@ public final class HfToGguf {
 
     /** Converts a model folder without adapters. */
     public static Summary convert(Path modelDir, Path out, OutputType type, boolean overwrite) throws IOException {
-        try (ModelFiles src = ModelFiles.open(modelDir)) {
+        try (ModelSource src = ModelSource.open(modelDir)) {
             Plan plan = plan(modelDir, src, type);
             return write(plan, src::get, out, overwrite);
         }

@@ -3,7 +3,7 @@ package dev.loraforge.merge;
 import dev.loraforge.adapter.AdapterCheck;
 import dev.loraforge.adapter.CheckReport;
 import dev.loraforge.adapter.LoraAdapter;
-import dev.loraforge.format.safetensors.ModelFiles;
+import dev.loraforge.format.ModelSource;
 import dev.loraforge.format.safetensors.SafetensorsWriter;
 import dev.loraforge.format.safetensors.ShardIndex;
 import dev.loraforge.format.safetensors.ShardPlan;
@@ -25,6 +25,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Merges adapters into a Hugging Face model folder and saves the result like transformers'
@@ -44,9 +45,17 @@ public final class ModelMerger {
             "chat_template.json", "vocab.json", "merges.txt");
     public static final String RECORD_FILE = "loraforge.json";
 
-    /** What to merge and where. {@code dtype} null keeps each base tensor's dtype. */
+    /**
+     * What to merge and where. {@code dtype} null keeps each base tensor's dtype (bf16 for a bitsandbytes base,
+     * Unsloth's {@code merged_16bit}); {@code forced4bit} re-quantizes to the base's 4-bit format instead.
+     */
     public record Request(Path base, List<Path> adapters, List<Double> weights, Path out, DType dtype,
-                          long maxShardBytes, boolean overwrite, List<String> command) {
+                          long maxShardBytes, boolean overwrite, List<String> command, boolean forced4bit) {
+        public Request(Path base, List<Path> adapters, List<Double> weights, Path out, DType dtype,
+                       long maxShardBytes, boolean overwrite, List<String> command) {
+            this(base, adapters, weights, out, dtype, maxShardBytes, overwrite, command, false);
+        }
+
         public Request {
             adapters = List.copyOf(adapters);
             weights = List.copyOf(weights);
@@ -65,7 +74,12 @@ public final class ModelMerger {
 
     /** What was written. */
     public record Result(Path out, int tensors, int changed, long bytes, long millis, List<String> files,
-                         List<String> notes, List<CheckReport.Finding> findings) {
+                         List<String> notes, List<CheckReport.Finding> findings,
+                         Optional<ForcedFourBit.Report> requantization) {
+        public Result(Path out, int tensors, int changed, long bytes, long millis, List<String> files,
+                      List<String> notes, List<CheckReport.Finding> findings) {
+            this(out, tensors, changed, bytes, millis, files, notes, findings, Optional.empty());
+        }
     }
 
     /** Called after each tensor (from the merging thread). */
@@ -99,13 +113,13 @@ public final class ModelMerger {
         }
         List<Double> negated = req.weights().stream().map(w -> -w).toList();
         return merge(new Request(req.base(), req.adapters(), negated, req.out(), req.dtype(), req.maxShardBytes(),
-                req.overwrite(), req.command()), progress);
+                req.overwrite(), req.command(), req.forced4bit()), progress);
     }
 
     public static Result merge(Request req, Progress progress) throws IOException {
         long t0 = System.nanoTime();
         List<LoraAdapter> opened = new ArrayList<>();
-        try (ModelFiles baseFiles = ModelFiles.open(req.base())) {
+        try (ModelSource baseFiles = ModelSource.open(req.base())) {
             Path baseDir = Files.isDirectory(req.base()) ? req.base() : req.base().toAbsolutePath().getParent();
             Map<String, Object> config = readConfig(baseDir);
             AdapterCheck.Base base = new AdapterCheck.Base(baseDir, baseFiles, config);
@@ -117,25 +131,48 @@ public final class ModelMerger {
                 findings.addAll(AdapterCheck.check(base, a).findings());
                 was.add(new WeightedAdapter(a, req.weights().get(i)));
             }
-            MergePlan plan = MergePlan.build(base, was, req.dtype());
+            if (req.forced4bit()) {
+                ForcedFourBit.requireFourBit(baseFiles);
+            }
+            DType outType = outType(req, baseFiles);
+            MergePlan plan = MergePlan.build(base, was, outType);
             List<Path> inputs = new ArrayList<>(req.adapters());
             inputs.add(baseDir);
             try (OutputFolder folder = OutputFolder.create(req.out(), req.overwrite(), inputs)) {
                 DiskSpace space = DiskSpace.of(folder.temp());
-                List<String> files = writeWeights(plan, folder.temp(), req.maxShardBytes(), space, progress);
-                writeConfig(config, plan, req.dtype(), folder.temp());
+                List<String> files;
+                ForcedFourBit.Report requant = null;
+                if (req.forced4bit()) {
+                    ForcedFourBit.Output fo = ForcedFourBit.write(plan, baseFiles, folder.temp(), req.maxShardBytes(), progress);
+                    files = fo.files();
+                    requant = fo.report();
+                } else {
+                    files = writeWeights(plan, folder.temp(), req.maxShardBytes(), space, progress);
+                }
+                Map<String, Object> outConfig = config;
+                if (baseFiles.quantized() && !req.forced4bit()) {
+                    outConfig = new LinkedHashMap<>(config); // the weights are plain floats now
+                    outConfig.remove("quantization_config");
+                }
+                writeConfig(outConfig, plan, outType, folder.temp());
                 copyFiles(baseDir, req.adapters(), folder.temp());
                 writeRecord(req, plan, folder.temp());
                 folder.commit();
                 long bytes = plan.ops().stream().mapToLong(op -> op.shape().byteCount(op.outType())).sum();
                 return new Result(folder.target(), plan.ops().size(), (int) plan.changedCount(), bytes,
-                        (System.nanoTime() - t0) / 1_000_000, files, plan.notes(), findings.stream().distinct().toList());
+                        (System.nanoTime() - t0) / 1_000_000, files, plan.notes(), findings.stream().distinct().toList(),
+                        Optional.ofNullable(requant));
             }
         } finally {
             for (LoraAdapter a : opened) {
                 a.close();
             }
         }
+    }
+
+    /** The requested dtype; for a bitsandbytes base merged to floats, bf16 unless asked otherwise. */
+    static DType outType(Request req, ModelSource base) {
+        return req.dtype() == null && base.quantized() && !req.forced4bit() ? DType.BF16 : req.dtype();
     }
 
     private static List<String> writeWeights(MergePlan plan, Path dir, long maxShardBytes, DiskSpace space,
@@ -257,7 +294,11 @@ public final class ModelMerger {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("path", a.toAbsolutePath().normalize().toString());
             m.put("weight", req.weights().get(i));
-            m.put("adapter_model.safetensors_sha256", sha256(a.resolve(LoraAdapter.WEIGHTS_FILE)));
+            if (Files.isRegularFile(a.resolve(LoraAdapter.WEIGHTS_FILE))) {
+                m.put("adapter_model.safetensors_sha256", sha256(a.resolve(LoraAdapter.WEIGHTS_FILE)));
+            } else {
+                m.put("adapter_model.bin_sha256", sha256(a.resolve(LoraAdapter.BIN_FILE)));
+            }
             m.put("adapter_config.json_sha256", sha256(a.resolve("adapter_config.json")));
             adapters.add(m);
         }

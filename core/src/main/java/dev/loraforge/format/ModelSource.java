@@ -1,0 +1,193 @@
+package dev.loraforge.format;
+
+import dev.loraforge.format.safetensors.ModelFiles;
+import dev.loraforge.format.safetensors.SafetensorsException;
+import dev.loraforge.format.safetensors.SafetensorsFile;
+import dev.loraforge.format.safetensors.ShardIndex;
+import dev.loraforge.format.torch.TorchCheckpoint;
+import dev.loraforge.format.torch.TorchFile;
+import dev.loraforge.quant.bnb.BnbConfig;
+import dev.loraforge.quant.bnb.BnbFormatException;
+import dev.loraforge.quant.bnb.BnbQuantState;
+import dev.loraforge.quant.bnb.BnbTensorSource;
+import dev.loraforge.tensor.DType;
+import dev.loraforge.tensor.TensorSource;
+import dev.loraforge.tensor.TensorView;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * "A model folder", the one way every command opens a base model: safetensors (single or sharded), else
+ * PyTorch {@code .bin} (single or sharded) through the restricted unpickler, and, when config.json carries a
+ * bitsandbytes {@code quantization_config}, the weights presented dequantized (4-bit in the dtype its quant
+ * state records, int8 as float32) with the quant-state tensors hidden.
+ */
+public final class ModelSource implements TensorSource {
+    /** How the tensors are stored. */
+    public enum Storage { SAFETENSORS, PYTORCH_BIN }
+
+    public static final String BIN_FILE = "pytorch_model.bin";
+
+    private final Path root;
+    private final Storage storage;
+    private final TensorSource raw;
+    private final BnbTensorSource bnb; // null when not quantized
+    private final BnbConfig bnbConfig;
+
+    private ModelSource(Path root, Storage storage, TensorSource raw, BnbTensorSource bnb, BnbConfig bnbConfig) {
+        this.root = root;
+        this.storage = storage;
+        this.raw = raw;
+        this.bnb = bnb;
+        this.bnbConfig = bnbConfig;
+    }
+
+    /**
+     * Opens a model folder ({@code model.safetensors}, {@code model.safetensors.index.json},
+     * {@code pytorch_model.bin.index.json}, {@code pytorch_model.bin}, in that order, as transformers looks),
+     * an index file, or one weights file. The folder's config.json decides whether bitsandbytes applies.
+     */
+    public static ModelSource open(Path path) throws IOException {
+        if (!Files.exists(path)) {
+            throw new NoSuchFileException(path.toString());
+        }
+        Path dir = Files.isDirectory(path) ? path : path.toAbsolutePath().getParent();
+        Storage storage = storageOf(path);
+        TensorSource raw = storage == Storage.SAFETENSORS ? ModelFiles.open(path) : TorchCheckpoint.open(path);
+        try {
+            Path cfgFile = dir.resolve("config.json");
+            Optional<BnbConfig> cfg = Files.isRegularFile(cfgFile) ? BnbConfig.read(cfgFile) : Optional.empty();
+            if (cfg.isEmpty()) {
+                refuseUndeclaredQuantization(dir, raw);
+                return new ModelSource(dir, storage, raw, null, null);
+            }
+            try {
+                BnbTensorSource b = BnbTensorSource.wrap(raw, cfg.get(), "config.json");
+                return new ModelSource(dir, storage, raw, b, cfg.get());
+            } catch (BnbFormatException e) {
+                throw new BnbFormatException(e.kind(), dir + ": " + e.getMessage());
+            }
+        } catch (IOException | RuntimeException e) {
+            raw.close();
+            throw e;
+        }
+    }
+
+    private static Storage storageOf(Path path) {
+        if (!Files.isDirectory(path)) {
+            String f = path.getFileName().toString();
+            return f.endsWith(".bin") || f.endsWith(".bin.index.json") ? Storage.PYTORCH_BIN : Storage.SAFETENSORS;
+        }
+        if (Files.isRegularFile(path.resolve(ModelFiles.SINGLE_FILE)) || Files.isRegularFile(path.resolve(ShardIndex.FILE_NAME))) {
+            return Storage.SAFETENSORS;
+        }
+        if (Files.isRegularFile(path.resolve(TorchCheckpoint.INDEX)) || Files.isRegularFile(path.resolve(BIN_FILE))) {
+            return Storage.PYTORCH_BIN;
+        }
+        throw new SafetensorsException(SafetensorsException.Kind.NO_MODEL_FILES, path + ": none of "
+                + ModelFiles.SINGLE_FILE + ", " + ShardIndex.FILE_NAME + ", " + TorchCheckpoint.INDEX + ", " + BIN_FILE
+                + " found");
+    }
+
+    /** Packed 4-bit bytes read as weights would be garbage: a quant state without a config is an error. */
+    private static void refuseUndeclaredQuantization(Path dir, TensorSource raw) {
+        for (String n : raw.names()) {
+            if (n.contains("." + BnbQuantState.KEY_PREFIX) || (n.endsWith(".SCB") && raw.find(
+                    n.substring(0, n.length() - 4) + ".weight").filter(w -> w.dtype() == DType.I8).isPresent())) {
+                throw new BnbFormatException(BnbFormatException.Kind.BAD_QUANT_STATE, dir + ": tensor '" + n
+                        + "' is bitsandbytes quantization data, but config.json has no bitsandbytes quantization_config");
+            }
+        }
+    }
+
+    /** The folder holding the weights (and config.json). */
+    public Path root() {
+        return root;
+    }
+
+    public Storage storage() {
+        return storage;
+    }
+
+    /** The tensors as stored (packed 4-bit weights and quant-state tensors included). */
+    public TensorSource raw() {
+        return raw;
+    }
+
+    /** The bitsandbytes view when the model is quantized. */
+    public Optional<BnbTensorSource> bnb() {
+        return Optional.ofNullable(bnb);
+    }
+
+    /** config.json's bitsandbytes quantization_config, when there is one. */
+    public Optional<BnbConfig> bnbConfig() {
+        return Optional.ofNullable(bnbConfig);
+    }
+
+    /** True when config.json declares bitsandbytes 4-bit or int8 quantization. */
+    public boolean quantized() {
+        return bnb != null;
+    }
+
+    /** The weight files' names, in file-name order. */
+    public List<String> fileNames() {
+        List<String> out = new ArrayList<>();
+        switch (raw) {
+            case ModelFiles mf -> mf.files().forEach(f -> out.add(f.path().getFileName().toString()));
+            case TorchCheckpoint tc -> tc.files().forEach(f -> out.add(f.toString()));
+            default -> out.add(raw.toString());
+        }
+        return out;
+    }
+
+    /**
+     * The tensor names (as presented) grouped by weights file in file-name order, each file's tensors in the
+     * order stored: the order llama.cpp's converter reads a {@code .bin} checkpoint in.
+     */
+    public Map<String, List<String>> namesByFile() {
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        List<String> presented = names();
+        java.util.Set<String> shown = new java.util.HashSet<>(presented);
+        switch (raw) {
+            case ModelFiles mf -> {
+                for (SafetensorsFile f : mf.files()) {
+                    out.put(f.path().getFileName().toString(), f.names().stream().filter(shown::contains).toList());
+                }
+            }
+            case TorchCheckpoint tc -> {
+                for (TorchFile f : tc.files()) {
+                    out.put(f.toString(), f.names().stream().filter(shown::contains).toList());
+                }
+            }
+            default -> out.put(raw.toString(), raw.names().stream().filter(shown::contains).toList());
+        }
+        return out;
+    }
+
+    @Override
+    public List<String> names() {
+        return bnb != null ? bnb.names() : raw.names();
+    }
+
+    @Override
+    public Optional<TensorView> find(String name) {
+        return bnb != null ? bnb.find(name) : raw.find(name);
+    }
+
+    @Override
+    public void close() {
+        raw.close();
+    }
+
+    @Override
+    public String toString() {
+        return root + (bnb != null ? " (bitsandbytes)" : "");
+    }
+}
