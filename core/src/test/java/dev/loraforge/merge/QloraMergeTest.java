@@ -74,17 +74,18 @@ class QloraMergeTest {
                 assertThat(got.dtype()).as(name).isEqualTo(DType.BF16);
                 double[] w = dequantize(raw, name);
                 String module = "base_model.model." + name.substring(0, name.length() - ".weight".length());
-                boolean hasLora = adapter.find(module + ".lora_A.weight").isPresent();
+                Delta delta = adapter.find(module + ".lora_A.weight").isPresent()
+                        ? Delta.of(adapter, module, got.shape().dim(1)) : null;
                 for (int i = 0; i < w.length; i++) {
-                    BigDecimal exact = new BigDecimal(w[i]);
-                    if (hasLora) {
-                        exact = exact.add(delta(adapter, module, i, got.shape().dim(1)));
-                    }
-                    short want = roundBf16(exact);
+                    final int at = i;
+                    java.util.function.Supplier<BigDecimal> exact = () -> delta == null ? new BigDecimal(w[at])
+                            : new BigDecimal(w[at]).add(delta.at(at));
+                    short want = delta == null ? roundBf16(w[i], 0, exact) : roundBf16(w[i] + delta.approx(i),
+                            1e-9 * (Math.abs(w[i]) + delta.magnitude(i)), exact);
                     short have = got.data().getAtIndex(TensorView.I16_LE, i);
                     if (want != have) {
                         throw new AssertionError(name + "[" + i + "]: " + Integer.toHexString(have & 0xFFFF)
-                                + " but the exact " + exact.round(MathContext.DECIMAL64) + " rounds to "
+                                + " but the exact " + exact.get().round(MathContext.DECIMAL64) + " rounds to "
                                 + Integer.toHexString(want & 0xFFFF));
                     }
                     checked++;
@@ -129,14 +130,17 @@ class QloraMergeTest {
                 String module = "base_model.model." + name.substring(0, name.length() - ".weight".length());
                 long cols = qs.shape()[1];
                 double[] exact = new double[w.length];
+                Delta delta = Delta.of(adapter, module, cols);
                 java.lang.foreign.MemorySegment rounded = java.lang.foreign.MemorySegment.ofArray(new byte[w.length * dtype.byteSize()]);
                 for (int i = 0; i < w.length; i++) {
-                    BigDecimal x = new BigDecimal(w[i]).add(delta(adapter, module, i, cols));
-                    exact[i] = x.doubleValue();
+                    final int at = i;
+                    java.util.function.Supplier<BigDecimal> x = () -> new BigDecimal(w[at]).add(delta.at(at));
+                    exact[i] = w[i] + delta.approx(i);
                     switch (dtype) {
-                        case F32 -> rounded.setAtIndex(TensorView.F32_LE, i, x.floatValue());
-                        case BF16 -> rounded.setAtIndex(TensorView.I16_LE, i, roundBf16(x));
-                        default -> rounded.setAtIndex(TensorView.I16_LE, i, HalfFloat.doubleToF16(x.doubleValue()));
+                        case F32 -> rounded.setAtIndex(TensorView.F32_LE, i, x.get().floatValue());
+                        case BF16 -> rounded.setAtIndex(TensorView.I16_LE, i, roundBf16(exact[i],
+                                1e-9 * (Math.abs(w[i]) + delta.magnitude(i)), x));
+                        default -> rounded.setAtIndex(TensorView.I16_LE, i, HalfFloat.doubleToF16(x.get().doubleValue()));
                     }
                 }
                 Map<String, TensorView> want = BnbQuantizer.quantize(new TensorView(name, dtype,
@@ -254,7 +258,7 @@ class QloraMergeTest {
             int nibble = i % 2 == 0 ? b >>> 4 : b & 0xF; // high nibble first
             float f = code[nibble] * absmax[i / block];
             v[i] = switch (dtype) {
-                case "bfloat16" -> HalfFloat.bf16ToFloat(roundBf16(new BigDecimal(f)));
+                case "bfloat16" -> HalfFloat.bf16ToFloat(roundBf16(f, 0, () -> new BigDecimal(f)));
                 case "float16" -> HalfFloat.f16ToFloat(HalfFloat.floatToF16(f));
                 default -> f;
             };
@@ -262,18 +266,86 @@ class QloraMergeTest {
         return v;
     }
 
-    /** s · Σₖ B[row,k] · A[k,col], exact. */
-    static BigDecimal delta(TensorSource adapter, String module, long i, long cols) {
-        TensorView a = adapter.get(module + ".lora_A.weight");
-        TensorView b = adapter.get(module + ".lora_B.weight");
-        long r = a.shape().dim(0);
-        long row = i / cols;
-        long col = i % cols;
-        BigDecimal sum = BigDecimal.ZERO;
-        for (long k = 0; k < r; k++) {
-            sum = sum.add(new BigDecimal(b.getDouble(row * r + k)).multiply(new BigDecimal(a.getDouble(k * cols + col))));
+    /** s · B · A of one module, exact (BigDecimal), element by element. */
+    record Delta(BigDecimal[] a, BigDecimal[] b, double[] ad, double[] bd, int r, long cols, BigDecimal s) {
+        static Delta of(TensorSource adapter, String module, long cols) {
+            TensorView a = adapter.get(module + ".lora_A.weight");
+            TensorView b = adapter.get(module + ".lora_B.weight");
+            return new Delta(big(a), big(b), doubles(a), doubles(b), Math.toIntExact(a.shape().dim(0)), cols,
+                    new BigDecimal(scale));
         }
-        return sum.multiply(new BigDecimal(scale));
+
+        /** The float64 value, within a few float64 ulps of {@link #magnitude}. */
+        double approx(long i) {
+            long row = i / cols;
+            long col = i % cols;
+            double sum = 0;
+            for (int k = 0; k < r; k++) {
+                sum += bd[(int) (row * r + k)] * ad[(int) (k * cols + col)];
+            }
+            return sum * scale;
+        }
+
+        /** s · Σ |B·A| terms: bounds the float64 error of {@link #approx}. */
+        double magnitude(long i) {
+            long row = i / cols;
+            long col = i % cols;
+            double sum = 0;
+            for (int k = 0; k < r; k++) {
+                sum += Math.abs(bd[(int) (row * r + k)] * ad[(int) (k * cols + col)]);
+            }
+            return sum * Math.abs(scale);
+        }
+
+        private static double[] doubles(TensorView t) {
+            double[] out = new double[Math.toIntExact(t.elementCount())];
+            t.readDoubles(0, out, 0, out.length);
+            return out;
+        }
+
+        BigDecimal at(long i) {
+            long row = i / cols;
+            long col = i % cols;
+            BigDecimal sum = BigDecimal.ZERO;
+            for (int k = 0; k < r; k++) {
+                sum = sum.add(b[(int) (row * r + k)].multiply(a[(int) (k * cols + col)]));
+            }
+            return sum.multiply(s);
+        }
+
+        private static BigDecimal[] big(TensorView t) {
+            BigDecimal[] out = new BigDecimal[Math.toIntExact(t.elementCount())];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = new BigDecimal(t.getDouble(i));
+            }
+            return out;
+        }
+    }
+
+    /**
+     * bf16 rounding of a value known as {@code approx} within {@code bound}: decided in float64 when approx is
+     * farther than bound from every rounding boundary, else from the exact value.
+     */
+    static short roundBf16(double approx, double bound, java.util.function.Supplier<BigDecimal> exact) {
+        int top = Float.floatToRawIntBits((float) approx) >>> 16;
+        for (int c = top - 1; c <= top + 1; c++) {
+            double lo = HalfFloat.bf16ToFloat((short) c);
+            double hi = HalfFloat.bf16ToFloat((short) (c + 1));
+            double mid = (lo + hi) / 2; // exact: 9 significant bits
+            if (Math.abs(approx - mid) <= bound || Double.isNaN(mid)) {
+                return roundBf16(exact.get());
+            }
+        }
+        short best = 0;
+        double bestDist = Double.POSITIVE_INFINITY;
+        for (int c = top - 1; c <= top + 1; c++) {
+            double d = Math.abs(HalfFloat.bf16ToFloat((short) c) - approx);
+            if (d < bestDist) {
+                best = (short) c;
+                bestDist = d;
+            }
+        }
+        return best;
     }
 
     /** Round-to-nearest-even of an exact value to bf16, choosing among neighbours by exact distance. */
