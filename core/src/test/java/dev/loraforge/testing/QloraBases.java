@@ -47,6 +47,7 @@ public final class QloraBases {
     /** Writes the quantized stories260K folder {@code dir}; {@code dtype} is the weights' dtype before quantizing. */
     public static Path write(Kind kind, DType dtype, Path dir) {
         try {
+            Files.createDirectories(dir.toAbsolutePath().getParent());
             Path src = FixtureFiles.stories(Files.createTempDirectory(dir.toAbsolutePath().getParent(), "stories-src"));
             Files.createDirectories(dir);
             for (String f : List.of("generation_config.json", "special_tokens_map.json", "tokenizer.json",
