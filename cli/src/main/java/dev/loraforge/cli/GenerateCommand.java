@@ -1,7 +1,7 @@
 package dev.loraforge.cli;
 
 import dev.loraforge.adapter.LoraAdapter;
-import dev.loraforge.format.safetensors.ModelFiles;
+import dev.loraforge.format.ModelSource;
 import dev.loraforge.model.Generator;
 import dev.loraforge.model.LlamaConfig;
 import dev.loraforge.model.LlamaModel;
@@ -71,7 +71,7 @@ final class GenerateCommand implements Callable<Integer> {
         LlamaConfig config = LlamaConfig.read(model);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (ModelFiles files = ModelFiles.open(model);
+        try (ModelSource files = ModelSource.open(model);
              LoraAdapter lora = adapter == null ? null : LoraAdapter.open(adapter)) {
             LlamaModel m = lora == null ? LlamaModel.load(config, files) : UnmergedLora.load(config, files, lora);
             Tokenizer tok = printIds && ids != null ? null : Tokenizers.load(model);

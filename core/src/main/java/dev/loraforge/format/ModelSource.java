@@ -40,6 +40,8 @@ public final class ModelSource implements TensorSource {
     private final TensorSource raw;
     private final BnbTensorSource bnb; // null when not quantized
     private final BnbConfig bnbConfig;
+    /** Dequantized weights, kept while memory allows: checks and planning ask for the same weight several times. */
+    private final Map<String, java.lang.ref.SoftReference<TensorView>> dequantized = new java.util.HashMap<>();
 
     private ModelSource(Path root, Storage storage, TensorSource raw, BnbTensorSource bnb, BnbConfig bnbConfig) {
         this.root = root;
@@ -178,7 +180,21 @@ public final class ModelSource implements TensorSource {
 
     @Override
     public Optional<TensorView> find(String name) {
-        return bnb != null ? bnb.find(name) : raw.find(name);
+        if (bnb == null) {
+            return raw.find(name);
+        }
+        if (!bnb.isQuantized(name)) {
+            return bnb.find(name);
+        }
+        synchronized (dequantized) {
+            java.lang.ref.SoftReference<TensorView> ref = dequantized.get(name);
+            TensorView v = ref == null ? null : ref.get();
+            if (v == null) {
+                v = bnb.get(name);
+                dequantized.put(name, new java.lang.ref.SoftReference<>(v));
+            }
+            return Optional.of(v);
+        }
     }
 
     @Override

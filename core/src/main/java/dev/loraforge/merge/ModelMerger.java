@@ -156,7 +156,7 @@ public final class ModelMerger {
                 }
                 writeConfig(outConfig, plan, outType, folder.temp());
                 copyFiles(baseDir, req.adapters(), folder.temp());
-                writeRecord(req, plan, folder.temp());
+                writeRecord(req, plan, outType, folder.temp());
                 folder.commit();
                 long bytes = plan.ops().stream().mapToLong(op -> op.shape().byteCount(op.outType())).sum();
                 return new Result(folder.target(), plan.ops().size(), (int) plan.changedCount(), bytes,
@@ -279,7 +279,7 @@ public final class ModelMerger {
         }
     }
 
-    private static void writeRecord(Request req, MergePlan plan, Path dir) throws IOException {
+    private static void writeRecord(Request req, MergePlan plan, DType outType, Path dir) throws IOException {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("tool", "loraforge");
         String v = ModelMerger.class.getPackage().getImplementationVersion();
@@ -303,7 +303,10 @@ public final class ModelMerger {
             adapters.add(m);
         }
         r.put("adapters", adapters);
-        r.put("dtype", req.dtype() == null ? "base" : req.dtype().name());
+        r.put("dtype", outType == null ? "base" : outType.name());
+        if (req.forced4bit()) {
+            r.put("forced_4bit", true);
+        }
         r.put("tensors", plan.ops().size());
         r.put("tensors_changed", plan.changedCount());
         r.put("untied_embeddings", plan.untied());

@@ -87,6 +87,36 @@ class ModelSourceTest {
         assertThat(Files.readString(b.resolve("loraforge.json"))).contains("adapter_model.bin_sha256");
     }
 
+    @Test
+    void shardedBinMergesAndConvertsAsTheSafetensorsTwin() throws IOException {
+        Path sharded = tmp.resolve("sharded").resolve("tinystories-260k");
+        for (String f : List.of("config.json", "generation_config.json", "special_tokens_map.json", "tokenizer.json",
+                "tokenizer.model", "tokenizer_config.json")) {
+            FixtureFiles.copy("tinystories-260k/" + f, sharded.resolve(f));
+        }
+        for (String f : List.of("pytorch_model.bin.index.json", "pytorch_model-00001-of-00002.bin",
+                "pytorch_model-00002-of-00002.bin")) {
+            FixtureFiles.copy("torch/sharded/" + f, sharded.resolve(f));
+        }
+        try (ModelSource s = ModelSource.open(sharded)) {
+            assertThat(s.fileNames()).containsExactly("pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin");
+            assertThat(s.namesByFile().values().stream().mapToInt(List::size).sum()).isEqualTo(s.names().size());
+        }
+        Path a = merge(stories, lora, tmp.resolve("sharded-merged-st"));
+        Path b = merge(sharded, loraBin, tmp.resolve("sharded-merged-bin"));
+        try (ModelFiles ma = ModelFiles.open(a); ModelFiles mb = ModelFiles.open(b)) {
+            assertThat(mb.names()).containsExactlyInAnyOrderElementsOf(ma.names());
+            for (String n : ma.names()) {
+                assertThat(bytes(mb, n)).as(n).isEqualTo(bytes(ma, n));
+            }
+        }
+        Path ga = tmp.resolve("sharded-st.gguf");
+        Path gb = tmp.resolve("sharded-bin.gguf");
+        HfToGguf.convert(stories, List.of(), ga, OutputType.F16, false);
+        HfToGguf.convert(sharded, List.of(), gb, OutputType.F16, false);
+        assertSameTensors(ga, gb);
+    }
+
     @ParameterizedTest(name = "{0} with adapter {1}")
     @CsvSource({"F32, false", "Q4_K_M, true"})
     void binTwinsConvertToTheSameGguf(OutputType type, boolean withAdapter) throws IOException {
