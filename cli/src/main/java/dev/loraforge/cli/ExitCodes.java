@@ -33,6 +33,13 @@ public final class ExitCodes {
 
     static CommandLine commandLine(Object command) {
         CommandLine cl = new CommandLine(command);
+        // every command answers -h/--help, also those that did not ask for picocli's standard options
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            if (!sub.getCommandSpec().optionsMap().containsKey("--help")) {
+                sub.getCommandSpec().addOption(CommandLine.Model.OptionSpec.builder("-h", "--help")
+                        .usageHelp(true).description("Show this help message and exit.").build());
+            }
+        }
         cl.setExecutionExceptionHandler(ExitCodes::onException);
         cl.setParameterExceptionHandler(ExitCodes::onParameterException);
         return cl;

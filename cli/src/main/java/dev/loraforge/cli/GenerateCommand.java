@@ -1,15 +1,22 @@
 package dev.loraforge.cli;
 
 import dev.loraforge.adapter.LoraAdapter;
+import dev.loraforge.format.gguf.GgufFile;
+import dev.loraforge.format.gguf.GgufValue;
+import dev.loraforge.format.gguf.GgufValueType;
 import dev.loraforge.format.ModelSource;
+import dev.loraforge.model.GgufLlama;
 import dev.loraforge.model.Generator;
 import dev.loraforge.model.LlamaConfig;
+import dev.loraforge.model.LinearFactory;
 import dev.loraforge.model.LlamaModel;
 import dev.loraforge.model.UnmergedLora;
 import dev.loraforge.tokenizer.Tokenizer;
 import dev.loraforge.tokenizer.Tokenizers;
+import dev.loraforge.tensor.TensorSource;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +31,7 @@ import picocli.CommandLine.Spec;
         + "greedy by default. A PEFT adapter can be applied unmerged.")
 final class GenerateCommand implements Callable<Integer> {
 
-    @Parameters(paramLabel = "MODEL", description = "Hugging Face model folder (config.json, *.safetensors, tokenizer)")
+    @Parameters(paramLabel = "MODEL", description = "Hugging Face model folder (config.json, *.safetensors, tokenizer) or a llama.cpp .gguf file")
     Path model;
 
     @Option(names = {"-p", "--prompt"}, description = "prompt text (BOS added as the tokenizer config says)")
@@ -54,6 +61,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--print-ids", description = "print the generated token ids instead of text")
     boolean printIds;
 
+    @Option(names = "--in-place", description = "read weights from the file at every use instead of copying them "
+            + "as floats (less memory, slower; chosen automatically when the copies would not fit the heap)")
+    boolean inPlace;
+
     @Spec
     CommandSpec spec;
 
@@ -68,45 +79,85 @@ final class GenerateCommand implements Callable<Integer> {
         if (ids != null && !prompt.isEmpty()) {
             throw new UsageException("give either --prompt or --ids, not both");
         }
+        if (Files.isRegularFile(model) && model.getFileName().toString().endsWith(".gguf")) {
+            try (GgufFile gguf = GgufFile.open(model);
+                 LoraAdapter lora = adapter == null ? null : LoraAdapter.open(adapter)) {
+                LlamaConfig config = GgufLlama.config(gguf);
+                TensorSource weights = GgufLlama.tensors(gguf, config);
+                LinearFactory f = inPlace(config) ? GgufLlama.inPlace(gguf, config) : LinearFactory.DENSE;
+                LlamaModel m = lora == null ? LlamaModel.load(config, weights, f) : UnmergedLora.load(config, weights, lora, f);
+                Tokenizer tok = printIds && ids != null ? null : Tokenizers.fromGgufMetadata(key -> plain(gguf, key));
+                return generate(m, tok);
+            }
+        }
         LlamaConfig config = LlamaConfig.read(model);
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
         try (ModelSource files = ModelSource.open(model);
              LoraAdapter lora = adapter == null ? null : LoraAdapter.open(adapter)) {
-            LlamaModel m = lora == null ? LlamaModel.load(config, files) : UnmergedLora.load(config, files, lora);
+            LinearFactory f = inPlace(config) ? LinearFactory.IN_PLACE : LinearFactory.DENSE;
+            LlamaModel m = lora == null ? LlamaModel.load(config, files, f) : UnmergedLora.load(config, files, lora, f);
             Tokenizer tok = printIds && ids != null ? null : Tokenizers.load(model);
-            int[] input = ids != null ? ids : tok.encode(prompt, true);
-            if (input.length == 0) {
-                if (config.bosTokenId() < 0) {
-                    throw new UsageException("empty prompt and the model has no BOS token; give --prompt or --ids");
-                }
-                input = new int[] {config.bosTokenId()};
-            }
-            var options = new Generator.Options(maxTokens, temperature, topP, seed, !ignoreEos);
-            TextStream stream = printIds ? null : new TextStream(tok, input, out);
-            long t0 = System.nanoTime();
-            int[] generated = Generator.generate(m, input, options, token -> {
-                if (stream != null) {
-                    stream.add(token);
-                }
-                return true;
-            });
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            if (printIds) {
-                StringBuilder sb = new StringBuilder();
-                for (int t : generated) {
-                    sb.append(sb.isEmpty() ? "" : " ").append(t);
-                }
-                out.println(sb);
-            } else {
-                stream.finish();
-            }
-            out.flush();
-            err.printf("%d prompt + %d generated tokens in %.2f s (%.1f tokens/s)%n", input.length, generated.length,
-                    seconds, (input.length + generated.length) / seconds);
-            err.flush();
+            return generate(m, tok);
         }
+    }
+
+    /** Float copies of every projection unless they would take more than half the heap, or --in-place. */
+    private boolean inPlace(LlamaConfig c) {
+        long perLayer = 2L * c.qDim() * c.hiddenSize() + 2L * c.kvDim() * c.hiddenSize()
+                + 3L * c.intermediateSize() * c.hiddenSize();
+        long floats = perLayer * c.numHiddenLayers() + (long) c.vocabSize() * c.hiddenSize();
+        return inPlace || 4 * floats > Runtime.getRuntime().maxMemory() / 2;
+    }
+
+    private int generate(LlamaModel m, Tokenizer tok) {
+        LlamaConfig config = m.config();
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        int[] input = ids != null ? ids : tok.encode(prompt, true);
+        if (input.length == 0) {
+            if (config.bosTokenId() < 0) {
+                throw new UsageException("empty prompt and the model has no BOS token; give --prompt or --ids");
+            }
+            input = new int[] {config.bosTokenId()};
+        }
+        var options = new Generator.Options(maxTokens, temperature, topP, seed, !ignoreEos);
+        TextStream stream = printIds ? null : new TextStream(tok, input, out);
+        long t0 = System.nanoTime();
+        int[] generated = Generator.generate(m, input, options, token -> {
+            if (stream != null) {
+                stream.add(token);
+            }
+            return true;
+        });
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        if (printIds) {
+            StringBuilder sb = new StringBuilder();
+            for (int t : generated) {
+                sb.append(sb.isEmpty() ? "" : " ").append(t);
+            }
+            out.println(sb);
+        } else {
+            stream.finish();
+        }
+        out.flush();
+        err.printf("%d prompt + %d generated tokens in %.2f s (%.1f tokens/s)%n", input.length, generated.length,
+                seconds, (input.length + generated.length) / seconds);
+        err.flush();
         return ExitCodes.OK;
+    }
+
+    /** A GGUF metadata value as the tokenizer wants it: String, Long, Double, Boolean or List; null if absent. */
+    private static Object plain(GgufFile f, String key) {
+        return f.find(key).map(GenerateCommand::plain).orElse(null);
+    }
+
+    private static Object plain(GgufValue v) {
+        return switch (v) {
+            case GgufValue.Str s -> s.value();
+            case GgufValue.Scalar s when s.type() == GgufValueType.BOOL -> s.asBool();
+            case GgufValue.Scalar s when s.type().isInteger() -> s.asLong();
+            case GgufValue.Scalar s -> s.asDouble();
+            case GgufValue.Array a -> a.items().stream().map(GenerateCommand::plain).toList();
+        };
     }
 
     /**

@@ -95,6 +95,8 @@ final class GgufCommand implements Callable<Integer> {
                     quote(out.toString()), t.name(), t.fileType(), s.tensors(), Files.size(out), adapters.size(),
                     modelfile ? quote(modelfilePath.toString()) : "null", secs);
         } else if (!quiet) {
+            s.notes().forEach(n -> err.println("loraforge: note: " + n));
+            err.flush();
             o.printf(Locale.ROOT, "wrote %s: %s, %d tensors, %.1f MB in %.1f s%s%n", out, t.name(), s.tensors(),
                     Files.size(out) / 1e6, secs, modelfile ? " (+ " + modelfilePath.getFileName() + ")" : "");
         }

@@ -24,8 +24,9 @@ final class GgufLoraCommand implements Callable<Integer> {
     @Option(names = "--adapter", paramLabel = "DIR", required = true, description = "PEFT adapter folder")
     Path adapter;
 
-    @Option(names = "--base", paramLabel = "MODEL", required = true, description = "base model folder (its config.json)")
-    Path base;
+    @Option(names = "--base", paramLabel = "DIR|HF_NAME",
+            description = "base model folder or Hugging Face name in the local cache (default: the adapter's base_model_name_or_path)")
+    String base;
 
     @Option(names = "--out", paramLabel = "FILE.gguf", required = true, description = "output file")
     Path out;
@@ -54,7 +55,7 @@ final class GgufLoraCommand implements Callable<Integer> {
         if (Files.exists(out) && !overwrite) {
             throw new FileAlreadyExistsException(out.toString(), null, "already exists (use --overwrite)");
         }
-        LoraToGguf.Summary s = LoraToGguf.convert(adapter, base, out, t, overwrite);
+        LoraToGguf.Summary s = LoraToGguf.convert(adapter, MergeCommand.resolveBase(base, adapter), out, t, overwrite);
         PrintWriter o = spec.commandLine().getOut();
         if (json) {
             o.printf(Locale.ROOT, "{\"out\": %s, \"type\": \"%s\", \"modules\": %d, \"alpha\": %s, \"scales_folded\": %s, \"bytes\": %d}%n",

@@ -87,7 +87,8 @@ final class InspectCommand implements Callable<Integer> {
     private ModelQuantization quantization;
 
     private void model(PrintWriter out, TensorSource src, Map<String, Object> config, String what) {
-        ModelFacts f = ModelFacts.of(config, src, GgufEstimate.of(path, config, src));
+        GgufEstimate.Result gguf = GgufEstimate.of(path, config, src);
+        ModelFacts f = ModelFacts.of(config, src, gguf.bytes());
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("path", path.toString());
@@ -114,6 +115,7 @@ final class InspectCommand implements Callable<Integer> {
             est.put("merged_16bit", f.estimates().merged16Bytes());
             est.put("merged_16bit_shards_5GB", f.estimates().merged16Shards());
             f.estimates().ggufBytes().forEach((k, v) -> est.put("gguf_" + k, v));
+            gguf.unavailable().forEach((k, v) -> est.put("gguf_" + k + "_unavailable", v));
             m.put("estimated_output_bytes", est);
             if (quantization != null) {
                 m.put("quantization", quantization.toJson());
@@ -148,7 +150,8 @@ final class InspectCommand implements Callable<Integer> {
         int shards = f.estimates().merged16Shards();
         est.add(new String[] {"merged 16-bit safetensors", bytes(f.estimates().merged16Bytes()) + " ("
                 + (shards == 1 ? "1 file" : shards + " shards of 5 GB") + ")"});
-        f.estimates().ggufBytes().forEach((k, v) -> est.add(new String[] {"GGUF " + k, bytes(v)}));
+        f.estimates().ggufBytes().forEach((k, v) -> est.add(new String[] {"GGUF " + k + " (tensor data)", bytes(v)}));
+        gguf.unavailable().forEach((k, v) -> est.add(new String[] {"GGUF " + k, "cannot be made: " + v}));
         print(out, est);
     }
 

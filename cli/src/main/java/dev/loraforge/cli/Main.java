@@ -10,14 +10,14 @@ import picocli.CommandLine.Command;
         description = "Save, load, merge, quantize and verify LoRA-fine-tuned language models.",
         subcommands = {
                 InspectCommand.class,
-                GgufCommand.class,
-                GgufLoraCommand.class,
                 MergeCommand.class,
                 UnmergeCommand.class,
                 CombineCommand.class,
                 CheckCommand.class,
                 GenerateCommand.class,
                 ConvertBinCommand.class,
+                GgufCommand.class,
+                GgufLoraCommand.class,
         })
 public final class Main implements Runnable {
 

@@ -51,6 +51,8 @@ class GenerateCommandTest {
         Run r = run("generate", dir.toString(), "--ids", "1,403,407,261,378", "-n", "3", "--print-ids");
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).isEqualTo("432 383 286\n");
+        Run inPlace = run("generate", dir.toString(), "--ids", "1,403,407,261,378", "-n", "3", "--print-ids", "--in-place");
+        assertThat(inPlace.out()).isEqualTo("432 383 286\n");
     }
 
     @Test
@@ -72,5 +74,13 @@ class GenerateCommandTest {
         assertThat(run("generate", dir.toString(), "--top-p", "0").code()).isEqualTo(ExitCodes.USAGE);
         assertThat(run("generate", dir.toString(), "-p", "x", "--ids", "1").code()).isEqualTo(ExitCodes.USAGE);
         assertThat(run("generate", tmp.resolve("nope").toString()).code()).isEqualTo(ExitCodes.BAD_INPUT);
+    }
+
+    @Test
+    void ggufFileWithItsOwnTokenizer() {
+        Path gguf = FixtureFiles.copy("tinystories-260k/gguf/stories260k-f32.gguf", tmp.resolve("stories260k-f32.gguf"));
+        Run r = run("generate", gguf.toString(), "-p", "Once upon a time", "-n", "12");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo("Once upon a time, there was a little girl named Lily. She\n");
     }
 }

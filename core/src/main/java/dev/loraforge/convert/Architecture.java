@@ -18,10 +18,21 @@ import java.util.regex.Pattern;
  * @param undoPermute  true for Llama/Mistral: q_proj/k_proj rows go back to llama.cpp's interleaved RoPE layout
  * @param vocabSizeKey true when {@code <arch>.vocab_size} is written (LlamaModel does)
  * @param ropeDimKey   true when {@code <arch>.rope.dimension_count} is written
+ * @param family       which converter class's own rules apply (metadata keys, vocabulary extras, tensor tweaks)
  */
 public record Architecture(String ggufName, List<String> hfClasses, Map<String, String> blockTensors,
                            Map<String, String> globalTensors, boolean undoPermute, boolean vocabSizeKey,
-                           boolean ropeDimKey) {
+                           boolean ropeDimKey, Family family) {
+
+    /** The converter class whose overrides apply. */
+    public enum Family {
+        /** LlamaModel: add_prefix_space from tokenizer_config, llama3 rope_freqs. */
+        LLAMA,
+        /** Qwen2Model / Qwen3Model: TextModel's rules. */
+        QWEN,
+        /** GemmaModel: own parameter keys, norms + 1, lm_head dropped, CodeGemma FIM ids, no space prefix. */
+        GEMMA
+    }
 
     private static final Map<String, String> LLAMA_BLOCK = Map.ofEntries(
             Map.entry("input_layernorm", "attn_norm"),
@@ -44,17 +55,31 @@ public record Architecture(String ggufName, List<String> hfClasses, Map<String, 
 
     public static final Architecture LLAMA = new Architecture("llama",
             List.of("LlamaForCausalLM", "LLaMAForCausalLM", "MistralForCausalLM"),
-            LLAMA_BLOCK, LLAMA_GLOBAL, true, true, true);
+            LLAMA_BLOCK, LLAMA_GLOBAL, true, true, true, Family.LLAMA);
 
     /** Qwen2Model: no q/k permutation, no vocab_size / rope.dimension_count keys, q/k/v biases. */
     public static final Architecture QWEN2 = new Architecture("qwen2", List.of("Qwen2ForCausalLM"),
-            LLAMA_BLOCK, LLAMA_GLOBAL, false, false, false);
+            LLAMA_BLOCK, LLAMA_GLOBAL, false, false, false, Family.QWEN);
 
     /** Qwen3Model (a Qwen2Model): adds attn_q_norm / attn_k_norm. */
     public static final Architecture QWEN3 = new Architecture("qwen3", List.of("Qwen3ForCausalLM"),
-            LLAMA_BLOCK, LLAMA_GLOBAL, false, false, false);
+            LLAMA_BLOCK, LLAMA_GLOBAL, false, false, false, Family.QWEN);
 
-    public static final List<Architecture> ALL = List.of(LLAMA, QWEN2, QWEN3);
+    /** GemmaModel (Gemma 1); not checked against a llama.cpp file (no Gemma fixture). */
+    public static final Architecture GEMMA = new Architecture("gemma", List.of("GemmaForCausalLM"),
+            LLAMA_BLOCK, LLAMA_GLOBAL, false, false, false, Family.GEMMA);
+
+    public static final List<Architecture> ALL = List.of(LLAMA, QWEN2, QWEN3, GEMMA);
+
+    /** GemmaModel.filter_tensors: lm_head is never converted. */
+    public boolean dropped(String hfName) {
+        return family == Family.GEMMA && hfName.equals("lm_head.weight");
+    }
+
+    /** What modify_tensors adds to every element (Gemma's RMSNorm stores weight − 1). */
+    public float shift(String hfName) {
+        return family == Family.GEMMA && hfName.endsWith("norm.weight") ? 1f : 0f;
+    }
 
     private static final Pattern LAYER = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
 

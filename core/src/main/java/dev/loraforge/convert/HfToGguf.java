@@ -1,23 +1,38 @@
 package dev.loraforge.convert;
 
+import dev.loraforge.adapter.AdapterCheck;
+import dev.loraforge.adapter.LoraAdapter;
 import dev.loraforge.format.ModelSource;
 import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.format.gguf.GgufWriter;
 import dev.loraforge.format.safetensors.ModelFiles;
 import dev.loraforge.format.safetensors.SafetensorsFile;
+import dev.loraforge.merge.LowRankKernel;
+import dev.loraforge.merge.MergePlan;
+import dev.loraforge.merge.WeightedAdapter;
 import dev.loraforge.quant.GgmlCodec;
 import dev.loraforge.quant.LlamaFileType;
 import dev.loraforge.quant.QuantMix;
 import dev.loraforge.tensor.TensorSource;
 import dev.loraforge.tensor.TensorView;
-
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -34,9 +49,13 @@ public final class HfToGguf {
     }
 
     /** One output tensor: GGUF name, HF source name, type, ggml dims ({@code dims[0]} = row length). */
-    public record PlannedTensor(String name, String source, GgmlType type, long[] dims, long permuteHeads) {
+    public record PlannedTensor(String name, String source, GgmlType type, long[] dims, long permuteHeads, float shift) {
         public PlannedTensor {
             dims = dims.clone();
+        }
+
+        PlannedTensor(String name, String source, GgmlType type, long[] dims, long permuteHeads) {
+            this(name, source, type, dims, permuteHeads, 0f);
         }
 
         @Override
@@ -56,6 +75,11 @@ public final class HfToGguf {
     /** Everything the output file will hold, decided before any tensor data is read. */
     public record Plan(Architecture architecture, HfConfig config, OutputType type, List<MetaKv> kvs,
                        List<PlannedTensor> tensors) {
+        /** Notes about the source folder. */
+        public List<String> notes() {
+            return HfToGguf.notes(config.file().getParent());
+        }
+
         public Plan {
             kvs = List.copyOf(kvs);
             tensors = List.copyOf(tensors);
@@ -72,8 +96,21 @@ public final class HfToGguf {
         TensorView tensor(String hfName);
     }
 
-    /** What was written. */
-    public record Summary(Path file, OutputType type, int tensors, long bytes) {
+    /** What was written, and what the user should know (e.g. a model card that was not read). */
+    public record Summary(Path file, OutputType type, int tensors, long bytes, List<String> notes) {
+        public Summary {
+            notes = List.copyOf(notes);
+        }
+    }
+
+    /** Things llama.cpp's converter would read that this one does not. */
+    static List<String> notes(Path modelDir) {
+        List<String> notes = new ArrayList<>();
+        if (Files.isRegularFile(modelDir.resolve("README.md"))) {
+            notes.add(modelDir.resolve("README.md") + " is not read as a model card (llama.cpp takes general.* "
+                    + "names, license, tags from its front matter); names come from config.json and the folder name");
+        }
+        return notes;
     }
 
     /**
@@ -104,7 +141,7 @@ public final class HfToGguf {
     }
 
     /** Plans from the tensor names in converter order and their (numpy-order) shapes. */
-    public static Plan plan(Path modelDir, List<String> order, java.util.function.Function<String, long[]> shapeOf,
+    public static Plan plan(Path modelDir, List<String> order, Function<String, long[]> shapeOf,
                             OutputType type) {
         HfConfig config = HfConfig.read(modelDir);
         String hfClass = config.architecture();
@@ -117,10 +154,10 @@ public final class HfToGguf {
 
         List<PlannedTensor> tensors = new ArrayList<>();
         // generate_extra_tensors comes first in the converter's chain
-        RopeFreqs.factors(config).ifPresent(f -> tensors.add(
+        (arch.family() == Architecture.Family.LLAMA ? RopeFreqs.factors(config) : Optional.<float[]>empty()).ifPresent(f -> tensors.add(
                 new PlannedTensor(RopeFreqs.NAME, RopeFreqs.SOURCE, GgmlType.F32, new long[] {f.length}, 0)));
         for (String hf : order) {
-            if (Architecture.skipped(hf)) {
+            if (Architecture.skipped(hf) || arch.dropped(hf)) {
                 continue;
             }
             String name = arch.ggufTensorName(hf).orElseThrow(() -> new ConvertException(
@@ -132,7 +169,7 @@ public final class HfToGguf {
             }
             long heads = arch.permuteHeads(hf, nHead, nHeadKv);
             TensorEncoder.checkPermutable(hf, shape.length == 0 ? 1 : shape[0], heads);
-            tensors.add(new PlannedTensor(name, hf, converterType(name, shape.length, floatType), dims, heads));
+            tensors.add(new PlannedTensor(name, hf, converterType(name, shape.length, floatType), dims, heads, arch.shift(hf)));
         }
 
         long total = 0;
@@ -146,7 +183,7 @@ public final class HfToGguf {
         ModelMetadata.addNaming(ModelMetadata.naming(modelDir, config.params(), total, new long[] {total, total, 0, 0}), kvs);
         ModelMetadata.addModelParameters(arch, config, floatType.fileType(), kvs);
         kvs.add(MetaKv.u32("general.quantization_version", ModelMetadata.QUANT_VERSION));
-        addVocabulary(modelDir, config, kvs);
+        addVocabulary(modelDir, config, arch, kvs);
 
         if (!type.quantized()) {
             return new Plan(arch, config, type, kvs, tensors);
@@ -166,28 +203,45 @@ public final class HfToGguf {
         return type.baseType();
     }
 
-    private static void addVocabulary(Path modelDir, HfConfig config, List<MetaKv> kvs) {
+    private static void addVocabulary(Path modelDir, HfConfig config, Architecture arch, List<MetaKv> kvs) {
+        if (arch.family() == Architecture.Family.GEMMA) {
+            // GemmaModel.set_vocab: SentencePiece, CodeGemma FIM ids, no chat template twice, no space prefix
+            VocabularyKvs.addSentencePiece(modelDir, config, kvs);
+            SpecialVocab fim = new SpecialVocab(modelDir, false, List.of("prefix", "suffix", "middle", "fsep", "eot"), null);
+            fim.setSpecialToken("prefix", 67);
+            fim.setSpecialToken("suffix", 69);
+            fim.setSpecialToken("middle", 68);
+            fim.setSpecialToken("fsep", 70);
+            fim.setSpecialToken("eot", 107);
+            fim.clearChatTemplate();
+            fim.addTo(kvs);
+            SpecialVocab.put(kvs, MetaKv.bool("tokenizer.ggml.add_space_prefix", false));
+            return;
+        }
         Path tc = modelDir.resolve("tokenizer_config.json");
-        if (java.nio.file.Files.isRegularFile(tc)
+        if (arch.family() == Architecture.Family.LLAMA && Files.isRegularFile(tc)
                 && HfConfig.readJson(tc, ConvertException.Kind.BAD_TOKENIZER).get("add_prefix_space") instanceof Boolean b) {
             SpecialVocab.put(kvs, MetaKv.bool("tokenizer.ggml.add_space_prefix", b));
         }
-        // LlamaModel.set_vocab: SentencePiece first, then (Llama-2-style tokenizer.json: not supported here), then GPT-2 BPE
+        // LlamaModel.set_vocab: SentencePiece first, then a Llama-2-style tokenizer.json (LlamaHfVocab), then GPT-2 BPE
         if (VocabularyKvs.hasSentencePiece(modelDir)) {
             VocabularyKvs.addSentencePiece(modelDir, config, kvs);
             return;
         }
         Path tj = modelDir.resolve("tokenizer.json");
-        if (java.nio.file.Files.isRegularFile(tj)) {
-            java.util.Map<String, Object> parsed = HfConfig.readJson(tj, ConvertException.Kind.BAD_TOKENIZER);
+        if (Files.isRegularFile(tj)) {
+            Map<String, Object> parsed = HfConfig.readJson(tj, ConvertException.Kind.BAD_TOKENIZER);
+            if (arch.family() == Architecture.Family.LLAMA && LlamaHfVocabularyKvs.accepts(parsed)) {
+                LlamaHfVocabularyKvs.add(modelDir, parsed, kvs);
+                return;
+            }
             if (BpeVocabularyKvs.isByteLevelBpe(parsed)) {
                 BpeVocabularyKvs.addGpt2(modelDir, config, parsed, kvs);
                 return;
             }
         }
         throw new ConvertException(ConvertException.Kind.BAD_TOKENIZER, modelDir
-                + ": no tokenizer.model and no byte-level BPE tokenizer.json (SentencePiece-style tokenizer.json"
-                + " without tokenizer.model is not supported)");
+                + ": no tokenizer.model and no BPE tokenizer.json that the converter knows");
     }
 
     private static final Pattern BLOCK = Pattern.compile("blk\\.(\\d+)\\..*");
@@ -228,7 +282,7 @@ public final class HfToGguf {
         List<PlannedTensor> tensors = new ArrayList<>();
         for (int i = 0; i < f16Tensors.size(); i++) {
             PlannedTensor t = f16Tensors.get(i);
-            tensors.add(new PlannedTensor(t.name(), t.source(), types.get(i), t.dims(), t.permuteHeads()));
+            tensors.add(new PlannedTensor(t.name(), t.source(), types.get(i), t.dims(), t.permuteHeads(), t.shift()));
         }
         tensors.sort(Comparator.comparing(PlannedTensor::name, LLAMA_CPP_ORDER));
         return new Plan(arch, config, type, kvs, tensors);
@@ -270,29 +324,29 @@ public final class HfToGguf {
             }
             w.writeHeader();
             long total = bytes;
-            java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
-            java.util.concurrent.atomic.AtomicLong doneBytes = new java.util.concurrent.atomic.AtomicLong();
+            AtomicInteger done = new AtomicInteger();
+            AtomicLong doneBytes = new AtomicLong();
             int threads = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), plan.tensors().size()));
-            try (java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads)) {
-                List<java.util.concurrent.Future<?>> jobs = new ArrayList<>();
+            try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+                List<Future<?>> jobs = new ArrayList<>();
                 for (PlannedTensor t : plan.tensors()) {
                     jobs.add(pool.submit(() -> {
                         TensorView src = provider.tensor(t.source());
                         MemorySegment dst = w.tensorSegment(t.name());
                         RowQuantizer q = t.type().isQuantized() ? quantizer(t.type()) : null;
-                        TensorEncoder.encode(src, t.permuteHeads(), t.type(), q, dst);
+                        TensorEncoder.encode(src, t.permuteHeads(), t.shift(), t.type(), q, dst);
                         progress.tensorDone(t.name(), done.incrementAndGet(), plan.tensors().size(),
                                 doneBytes.addAndGet(dst.byteSize()), total);
                         return null;
                     }));
                 }
-                for (java.util.concurrent.Future<?> f : jobs) {
+                for (Future<?> f : jobs) {
                     try {
                         f.get();
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         throw new java.io.InterruptedIOException("interrupted while writing " + out);
-                    } catch (java.util.concurrent.ExecutionException e) {
+                    } catch (ExecutionException e) {
                         jobs.forEach(j -> j.cancel(true));
                         Throwable c = e.getCause();
                         if (c instanceof IOException io) {
@@ -306,7 +360,7 @@ public final class HfToGguf {
                 }
             }
             w.finish();
-            return new Summary(out, plan.type(), plan.tensors().size(), bytes);
+            return new Summary(out, plan.type(), plan.tensors().size(), bytes, plan.notes());
         }
     }
 
@@ -330,40 +384,40 @@ public final class HfToGguf {
                 return write(plan(modelDir, src, type), src::get, out, overwrite, progress);
             }
         }
-        List<dev.loraforge.adapter.LoraAdapter> opened = new ArrayList<>();
+        List<LoraAdapter> opened = new ArrayList<>();
         try (ModelSource src = ModelSource.open(modelDir)) {
-            List<dev.loraforge.merge.WeightedAdapter> weighted = new ArrayList<>();
+            List<WeightedAdapter> weighted = new ArrayList<>();
             for (AdapterSpec a : adapters) {
-                dev.loraforge.adapter.LoraAdapter la = dev.loraforge.adapter.LoraAdapter.open(a.dir());
+                LoraAdapter la = LoraAdapter.open(a.dir());
                 opened.add(la);
-                weighted.add(new dev.loraforge.merge.WeightedAdapter(la, a.weight()));
+                weighted.add(new WeightedAdapter(la, a.weight()));
             }
             HfConfig config = HfConfig.read(modelDir);
-            dev.loraforge.merge.MergePlan mp = dev.loraforge.merge.MergePlan.build(
-                    new dev.loraforge.adapter.AdapterCheck.Base(modelDir, src, config.params()), weighted, null);
-            java.util.Map<String, dev.loraforge.merge.MergePlan.Op> ops = new java.util.LinkedHashMap<>();
-            for (dev.loraforge.merge.MergePlan.Op op : mp.ops()) {
+            MergePlan mp = MergePlan.build(
+                    new AdapterCheck.Base(modelDir, src, config.params()), weighted, null);
+            Map<String, MergePlan.Op> ops = new LinkedHashMap<>();
+            for (MergePlan.Op op : mp.ops()) {
                 ops.put(op.name(), op);
             }
             List<String> order = converterOrder(src);
-            if (mp.untied() && !order.contains(dev.loraforge.adapter.AdapterCheck.LM_HEAD)) {
+            if (mp.untied() && !order.contains(AdapterCheck.LM_HEAD)) {
                 // the merged folder would store lm_head.weight; in a single file it sorts first
-                order.add(0, dev.loraforge.adapter.AdapterCheck.LM_HEAD);
+                order.add(0, AdapterCheck.LM_HEAD);
             }
             Plan plan = plan(modelDir, order, name -> ops.get(name).shape().dims(), type);
             TensorProvider merged = name -> {
-                dev.loraforge.merge.MergePlan.Op op = ops.get(name);
-                if (op instanceof dev.loraforge.merge.MergePlan.Copy c && c.source().dtype() == c.outType()) {
+                MergePlan.Op op = ops.get(name);
+                if (op instanceof MergePlan.Copy c && c.source().dtype() == c.outType()) {
                     return c.source();
                 }
                 long bytes = op.shape().byteCount(op.outType());
-                MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(bytes, 8);
-                dev.loraforge.merge.MergePlan.compute(op, seg, dev.loraforge.merge.LowRankKernel.preferred());
+                MemorySegment seg = Arena.ofAuto().allocate(bytes, 8);
+                MergePlan.compute(op, seg, LowRankKernel.preferred());
                 return new TensorView(name, op.outType(), op.shape(), seg);
             };
             return write(plan, merged, out, overwrite, progress);
         } finally {
-            for (dev.loraforge.adapter.LoraAdapter la : opened) {
+            for (LoraAdapter la : opened) {
                 la.close();
             }
         }

@@ -122,6 +122,10 @@ public final class ModelMetadata {
      */
     public static void addModelParameters(Architecture arch, HfConfig c, long fileType, List<MetaKv> out) {
         String a = arch.ggufName();
+        if (arch.family() == Architecture.Family.GEMMA) {
+            addGemmaParameters(a, c, fileType, out);
+            return;
+        }
         SpecialVocab.put(out, MetaKv.u32(a + ".block_count", c.requireLong("n_layers", "num_hidden_layers", "n_layer", "num_layers")));
         c.findLong("max_position_embeddings", "n_ctx", "n_positions", "max_length", "max_sequence_length", "model_max_length")
                 .ifPresent(v -> SpecialVocab.put(out, MetaKv.u32(a + ".context_length", v)));
@@ -173,6 +177,22 @@ public final class ModelMetadata {
                     .orElseGet(() -> c.requireLong("hidden_size") / c.requireLong("num_attention_heads"));
             SpecialVocab.put(out, MetaKv.u32(a + ".rope.dimension_count", ropeDim));
         }
+    }
+
+    /** GemmaModel.set_gguf_parameters: its own keys and order, no rope keys. */
+    private static void addGemmaParameters(String a, HfConfig c, long fileType, List<MetaKv> out) {
+        SpecialVocab.put(out, MetaKv.u32(a + ".context_length", c.requireLong("max_position_embeddings")));
+        SpecialVocab.put(out, MetaKv.u32(a + ".embedding_length", c.requireLong("hidden_size")));
+        SpecialVocab.put(out, MetaKv.u32(a + ".block_count", c.requireLong("n_layers", "num_hidden_layers", "n_layer", "num_layers")));
+        SpecialVocab.put(out, MetaKv.u32(a + ".feed_forward_length", c.requireLong("intermediate_size")));
+        SpecialVocab.put(out, MetaKv.u32(a + ".attention.head_count", c.requireLong("num_attention_heads")));
+        SpecialVocab.put(out, MetaKv.u32(a + ".attention.head_count_kv", c.params().containsKey("num_key_value_heads")
+                ? c.requireLong("num_key_value_heads") : c.requireLong("num_attention_heads")));
+        SpecialVocab.put(out, MetaKv.f32(a + ".attention.layer_norm_rms_epsilon", c.findDouble("rms_norm_eps")
+                .orElseThrow(() -> new ConvertException(ConvertException.Kind.BAD_CONFIG, c.file() + ": no rms_norm_eps"))));
+        SpecialVocab.put(out, MetaKv.u32(a + ".attention.key_length", c.requireLong("head_dim")));
+        SpecialVocab.put(out, MetaKv.u32(a + ".attention.value_length", c.requireLong("head_dim")));
+        SpecialVocab.put(out, MetaKv.u32("general.file_type", fileType));
     }
 
     private static void floatOpt(List<MetaKv> out, Object v, String key) {

@@ -54,6 +54,11 @@ public final class SpecialVocab {
         return chatTemplate;
     }
 
+    /** {@code special_vocab.chat_template = None}: when a second SpecialVocab must not add it twice. */
+    public void clearChatTemplate() {
+        chatTemplate = null;
+    }
+
     /** {@code _set_special_token}: the first id for a type wins; ids ≥ n_vocab are skipped. */
     public void setSpecialToken(String type, Object id) {
         if (!HfConfig.isInteger(id)) {

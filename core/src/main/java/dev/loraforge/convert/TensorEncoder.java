@@ -2,7 +2,7 @@ package dev.loraforge.convert;
 
 import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.tensor.DType;
-import dev.loraforge.tensor.HalfFloat;
+import dev.loraforge.tensor.FloatConversions;
 import dev.loraforge.tensor.TensorView;
 
 import java.lang.foreign.MemorySegment;
@@ -41,8 +41,23 @@ final class TensorEncoder {
         }
     }
 
+    /** Elements {@code from..from+n} as floats; bulk (vectorized) for the 16-bit types. */
+    private static void readRow(TensorView src, long from, float[] row, int n) {
+        switch (src.dtype()) {
+            case BF16 -> FloatConversions.bf16ToFloat(src.data(), 2 * from, row, 0, n);
+            case F16 -> FloatConversions.f16ToFloat(src.data(), 2 * from, row, 0, n);
+            case F32 -> MemorySegment.copy(src.data(), TensorView.F32_LE, 4 * from, row, 0, n);
+            default -> src.readFloats(from, row, 0, n);
+        }
+    }
+
     /** Writes {@code src} as {@code type} into {@code dst} (exactly the tensor's bytes), permuting rows. */
     static void encode(TensorView src, long nHead, GgmlType type, RowQuantizer quantizer, MemorySegment dst) {
+        encode(src, nHead, 0f, type, quantizer, dst);
+    }
+
+    /** As above, with {@code shift} added to every element in float32 first (Gemma norms: + 1). */
+    static void encode(TensorView src, long nHead, float shift, GgmlType type, RowQuantizer quantizer, MemorySegment dst) {
         long[] shape = src.shape().dims();
         long rows = shape.length == 0 ? 1 : shape[0];
         long rowLen = rows == 0 ? 0 : src.elementCount() / rows;
@@ -50,7 +65,7 @@ final class TensorEncoder {
         int n = Math.toIntExact(rowLen);
         float[] row = new float[n];
         long outRowBytes = type.rowSize(rowLen);
-        boolean rawCopy = (type == GgmlType.F32 && src.dtype() == DType.F32) || (type == GgmlType.F16 && src.dtype() == DType.F16);
+        boolean rawCopy = shift == 0f && ((type == GgmlType.F32 && src.dtype() == DType.F32) || (type == GgmlType.F16 && src.dtype() == DType.F16));
         long inRowBytes = rawCopy ? src.dtype().byteCount(rowLen) : 0;
         for (long r = 0; r < rows; r++) {
             long s = sourceRow(r, rows, nHead);
@@ -59,23 +74,20 @@ final class TensorEncoder {
                 MemorySegment.copy(src.data(), s * inRowBytes, dst, out, inRowBytes);
                 continue;
             }
-            src.readFloats(s * rowLen, row, 0, n);
+            readRow(src, s * rowLen, row, n);
+            if (shift != 0f) {
+                for (int k = 0; k < n; k++) {
+                    row[k] += shift;
+                }
+            }
             switch (type) {
                 case F32 -> {
                     for (int k = 0; k < n; k++) {
                         dst.set(TensorView.F32_LE, out + 4L * k, row[k]);
                     }
                 }
-                case F16 -> {
-                    for (int k = 0; k < n; k++) {
-                        dst.set(TensorView.I16_LE, out + 2L * k, HalfFloat.floatToF16(row[k]));
-                    }
-                }
-                case BF16 -> {
-                    for (int k = 0; k < n; k++) {
-                        dst.set(TensorView.I16_LE, out + 2L * k, HalfFloat.floatToBf16(row[k]));
-                    }
-                }
+                case F16 -> FloatConversions.floatToF16(row, 0, dst, out, n);
+                case BF16 -> FloatConversions.floatToBf16(row, 0, dst, out, n);
                 default -> {
                     if (quantizer == null) {
                         throw new ConvertException(ConvertException.Kind.UNSUPPORTED_TYPE,

@@ -37,6 +37,11 @@ public final class Compare {
         public Report {
             layers = List.copyOf(layers);
         }
+
+        /** True when no position's KL exceeds {@code maxKl} and at least {@code minTop1} of the argmaxes agree. */
+        public boolean within(double maxKl, double minTop1) {
+            return logits.klMax() <= maxKl && logits.top1Agreement() >= minTop1;
+        }
     }
 
     private Compare() {

@@ -4,7 +4,7 @@ import dev.loraforge.tensor.TensorView;
 import java.util.Objects;
 
 /** A projection over a float32 copy of a 2-D weight [out, in] (exact for F32, F16 and BF16 sources). */
-public final class DenseLinear implements Linear {
+public final class DenseLinear extends RowLinear {
 
     private final String name;
     private final float[] weight;
@@ -12,8 +12,9 @@ public final class DenseLinear implements Linear {
     private final int cols;
 
     public DenseLinear(String name, float[] weight, int rows, int cols) {
+        super(rows, cols);
         this.name = Objects.requireNonNull(name, "name");
-        if (rows <= 0 || cols <= 0 || (long) rows * cols != weight.length) {
+        if ((long) rows * cols != weight.length) {
             throw new IllegalArgumentException(name + ": " + weight.length + " weights for " + rows + "x" + cols);
         }
         this.weight = weight;
@@ -42,28 +43,19 @@ public final class DenseLinear implements Linear {
         return name;
     }
 
-    /** Row {@code r} of the weight, i.e. {@code W[r, :]}, as floats (for DoRA norms and embeddings). */
+    @Override
     public void row(int r, float[] dst) {
         System.arraycopy(weight, Math.multiplyExact(r, cols), dst, 0, cols);
-    }
-
-    float[] weights() {
-        return weight;
-    }
-
-    @Override
-    public int inFeatures() {
-        return cols;
-    }
-
-    @Override
-    public int outFeatures() {
-        return rows;
     }
 
     @Override
     public void apply(float[] x, float[] y) {
         MatVec.apply(weight, 0, rows, cols, x, y);
+    }
+
+    @Override
+    public void applyBatch(float[] x, float[] y, int n) {
+        MatVec.applyBatch(weight, 0, rows, cols, x, n, y);
     }
 
     @Override

@@ -55,9 +55,7 @@ public final class Generator {
             throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "the prompt needs at least one token (e.g. BOS)");
         }
         Session s = model.newSession(Math.addExact(prompt.length, options.maxTokens()));
-        for (int i = 0; i < prompt.length - 1; i++) {
-            s.feed(prompt[i]);
-        }
+        s.prefill(Arrays.copyOf(prompt, prompt.length - 1));
         float[] logits = options.maxTokens() > 0 ? s.next(prompt[prompt.length - 1]) : null;
         SplittableRandom random = new SplittableRandom(options.seed());
         int[] out = new int[options.maxTokens()];

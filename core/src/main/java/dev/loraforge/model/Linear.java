@@ -15,4 +15,21 @@ public interface Linear {
 
     /** Writes {@code W·x} into {@code y[0..outFeatures)}; reads {@code x[0..inFeatures)}. */
     void apply(float[] x, float[] y);
+
+    /**
+     * {@code n} rows at once: {@code x} is n × in, {@code y} n × out, both row-major. Must give the same
+     * bits as {@code n} calls of {@link #apply(float[], float[])}; overriding it lets a weight be read once
+     * for all rows (prompt prefill, perplexity).
+     */
+    default void applyBatch(float[] x, float[] y, int n) {
+        int in = inFeatures();
+        int out = outFeatures();
+        float[] xi = new float[in];
+        float[] yi = new float[out];
+        for (int t = 0; t < n; t++) {
+            System.arraycopy(x, t * in, xi, 0, in);
+            apply(xi, yi);
+            System.arraycopy(yi, 0, y, t * out, out);
+        }
+    }
 }

@@ -14,8 +14,11 @@ public interface LinearFactory {
 
     Linear create(String module, String weight, int out, int in, TensorSource source);
 
-    /** Float32 copies of the source tensors. */
+    /** Float32 copies of the source tensors: fastest, but memory holds every matrix as floats. */
     LinearFactory DENSE = (module, weight, out, in, source) -> DenseLinear.of(require(source, weight), out, in);
+
+    /** The source tensors read in place, row by row (no float copy; slower for F16/BF16 sources). */
+    LinearFactory IN_PLACE = (module, weight, out, in, source) -> new ViewLinear(require(source, weight), out, in);
 
     /** The tensor, or a {@link ModelException} naming it when absent. */
     static TensorView require(TensorSource source, String name) {

@@ -126,6 +126,10 @@ public record LlamaConfig(String architecture, int hiddenSize, int intermediateS
         if (heads <= 0) {
             throw invalid(Kind.INVALID_CONFIG, "num_attention_heads must be positive, got " + heads);
         }
+        if (m.get("head_dim") == null && hidden % heads != 0) {
+            throw invalid(Kind.INVALID_CONFIG, "hidden_size " + hidden + " is not a multiple of num_attention_heads "
+                    + heads + " and head_dim is not given");
+        }
         // transformers 5 moves rope_theta and the scaling into rope_parameters
         @SuppressWarnings("unchecked")
         Map<String, Object> ropeParams = m.get("rope_parameters") instanceof Map<?, ?> rp ? (Map<String, Object>) rp : null;

@@ -24,14 +24,23 @@ public final class LlamaModel {
     private final Linear lmHead;
     private final double[] invFreq;
 
-    private LlamaModel(LlamaConfig config, TensorView embed, Block[] blocks, float[] finalNorm, Linear lmHead) {
+    private LlamaModel(LlamaConfig config, TensorView embed, Block[] blocks, float[] finalNorm, Linear lmHead,
+                       float[] ropeFactors) {
         this.config = config;
         this.embed = embed;
         this.blocks = blocks;
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
         this.invFreq = inverseFrequencies(config);
+        if (ropeFactors != null) {
+            for (int i = 0; i < invFreq.length; i++) {
+                invFreq[i] /= ropeFactors[i];
+            }
+        }
     }
+
+    /** llama.cpp's per-frequency RoPE divisors (Llama 3.1 GGUFs); HF folders carry rope_scaling instead. */
+    public static final String ROPE_FACTORS = "rope_freqs.weight";
 
     /** Loads dense float32 copies of every projection. The source must stay open while the model is used. */
     public static LlamaModel load(LlamaConfig config, TensorSource source) {
@@ -70,7 +79,20 @@ public final class LlamaModel {
         }
         String headWeight = config.tieWordEmbeddings() || !hasHead ? "model.embed_tokens.weight" : "lm_head.weight";
         Linear head = linear(factory, source, "lm_head", headWeight, config.vocabSize(), d);
-        return new LlamaModel(config, embed, blocks, finalNorm, head);
+        float[] ropeFactors = source.find(ROPE_FACTORS).isPresent() ? vector(source, ROPE_FACTORS, config.headDim() / 2) : null;
+        if (ropeFactors != null && config.ropeScaling() != null) {
+            throw new ModelException(ModelException.Kind.INVALID_CONFIG, source + " has both " + ROPE_FACTORS
+                    + " and rope_scaling; the frequencies would be scaled twice");
+        }
+        if (ropeFactors != null) {
+            for (float f : ropeFactors) {
+                if (!(f > 0) || Float.isInfinite(f)) {
+                    throw new ModelException(ModelException.Kind.BAD_WEIGHT, ROPE_FACTORS + " holds " + f
+                            + "; every factor must be a positive number");
+                }
+            }
+        }
+        return new LlamaModel(config, embed, blocks, finalNorm, head, ropeFactors);
     }
 
     private static Linear linear(LinearFactory f, TensorSource s, String module, int out, int in) {
@@ -117,9 +139,12 @@ public final class LlamaModel {
         return new Session(this, capacity);
     }
 
-    /** A fresh sequence with room for {@code max_position_embeddings} tokens. */
+    /** Positions a {@link #newSession()} holds at most: long-context configs would otherwise allocate gigabytes. */
+    public static final int DEFAULT_CAPACITY = 4096;
+
+    /** A fresh sequence with room for {@code min(max_position_embeddings, DEFAULT_CAPACITY)} tokens. */
     public Session newSession() {
-        return newSession(config.maxPositionEmbeddings());
+        return newSession(Math.min(config.maxPositionEmbeddings(), DEFAULT_CAPACITY));
     }
 
     TensorView embed() {

@@ -37,10 +37,23 @@ final class LoraLinear implements Linear {
     @Override
     public void apply(float[] x, float[] y) {
         base.apply(x, y);
+        addLowRank(x, 0, y, 0);
+    }
+
+    @Override
+    public void applyBatch(float[] x, float[] y, int n) {
+        base.applyBatch(x, y, n);
+        for (int t = 0; t < n; t++) {
+            addLowRank(x, t * base.inFeatures(), y, t * base.outFeatures());
+        }
+    }
+
+    /** {@code y += s·B·(A·x)} (DoRA: then times m/‖W'‖) for one row, in float64. */
+    private void addLowRank(float[] x, int xOff, float[] y, int yOff) {
         int in = base.inFeatures();
         double[] t = new double[r];
         for (int k = 0; k < r; k++) {
-            t[k] = MatVec.dot(a, k * in, x, 0, in);
+            t[k] = MatVec.dot(a, k * in, x, xOff, in);
         }
         for (int o = 0; o < base.outFeatures(); o++) {
             double bt = 0;
@@ -48,13 +61,13 @@ final class LoraLinear implements Linear {
             for (int k = 0; k < r; k++) {
                 bt += b[off + k] * t[k];
             }
-            double v = y[o] + scale * bt;
-            y[o] = (float) (doraScale == null ? v : doraScale[o] * v);
+            double v = y[yOff + o] + scale * bt;
+            y[yOff + o] = (float) (doraScale == null ? v : doraScale[o] * v);
         }
     }
 
     /** Row norms of {@code W + s·B·A} in float64. */
-    static double[] mergedRowNorms(DenseLinear w, float[] a, float[] b, int r, double scale) {
+    static double[] mergedRowNorms(RowLinear w, float[] a, float[] b, int r, double scale) {
         int out = w.outFeatures();
         int in = w.inFeatures();
         float[] row = new float[in];

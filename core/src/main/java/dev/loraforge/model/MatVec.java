@@ -41,6 +41,36 @@ public final class MatVec {
         }
     }
 
+    /**
+     * {@code y[t] = W·x[t]} for {@code n} rows of {@code x} (n × cols) into {@code y} (n × rows), each value
+     * the same dot product as {@link #apply}; tiles of W rows stay in cache while every x row passes.
+     */
+    public static void applyBatch(float[] w, int wOff, int rows, int cols, float[] x, int n, float[] y) {
+        if (n < 0 || (long) n * cols > x.length || (long) n * rows > y.length) {
+            throw new IllegalArgumentException("batch of " + n + " rows: x " + x.length + ", y " + y.length
+                    + " for " + rows + "x" + cols);
+        }
+        check(w, wOff, rows, cols, new float[cols], new float[rows]);
+        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        if ((long) rows * cols * n < PARALLEL_THRESHOLD || tasks < 2) {
+            batchRows(w, wOff, rows, cols, x, n, y, 0, rows);
+        } else {
+            IntStream.range(0, tasks).parallel().forEach(t -> batchRows(w, wOff, rows, cols, x, n, y,
+                    t * ROWS_PER_TASK, Math.min(rows, (t + 1) * ROWS_PER_TASK)));
+        }
+    }
+
+    private static void batchRows(float[] w, int wOff, int rows, int cols, float[] x, int n, float[] y,
+                                  int from, int to) {
+        for (int t = 0; t < n; t++) {
+            int xOff = t * cols;
+            int yOff = t * rows;
+            for (int r = from; r < to; r++) {
+                y[yOff + r] = (float) dot(w, wOff + r * cols, x, xOff, cols);
+            }
+        }
+    }
+
     private static void rows(float[] w, int wOff, int cols, float[] x, float[] y, int from, int to) {
         for (int r = from; r < to; r++) {
             int off = wOff + r * cols;

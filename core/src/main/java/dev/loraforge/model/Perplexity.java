@@ -46,11 +46,12 @@ public final class Perplexity {
         if (nCtx < 4) {
             throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "n_ctx " + nCtx + " is too small (>= 4)");
         }
-        int chunks = tokens.length / nCtx;
-        if (chunks == 0) {
-            throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "need at least " + nCtx
-                    + " tokens for one chunk of n_ctx, got " + tokens.length);
+        // llama-perplexity refuses fewer than two contexts' worth of tokens; so do we, to give the same numbers
+        if (tokens.length < 2L * nCtx) {
+            throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "you need at least " + 2L * nCtx
+                    + " tokens to evaluate perplexity with a context of " + nCtx + "; the text has " + tokens.length);
         }
+        int chunks = tokens.length / nCtx;
         int first = nCtx / 2;
         double[][] nll = new double[chunks][];
         IntStream.range(0, chunks).parallel().forEach(c -> nll[c] = scoreChunk(model, tokens, c * nCtx, nCtx, first, bos));
@@ -75,15 +76,26 @@ public final class Perplexity {
         return new Result(nCtx, chunks, count, mean, ppl, stderr, chunkMean);
     }
 
+    /** Tokens per forward batch: weights are read once per batch, logits kept for one batch only. */
+    static final int BATCH = 64;
+
     private static double[] scoreChunk(LlamaModel model, int[] tokens, int start, int nCtx, int first, int bos) {
         Session s = model.newSession(nCtx);
+        int[] ids = Arrays.copyOfRange(tokens, start, start + nCtx - 1); // the last token is only predicted
+        if (bos >= 0) {
+            ids[0] = bos;
+        }
         double[] out = new double[nCtx - 1 - first];
-        for (int i = 0; i < nCtx - 1; i++) {
-            int token = i == 0 && bos >= 0 ? bos : tokens[start + i];
-            if (i < first) {
-                s.feed(token);
-            } else {
-                out[i - first] = -logSoftmaxAt(s.next(token), tokens[start + i + 1]);
+        for (int from = 0; from < ids.length; from += BATCH) {
+            int to = Math.min(ids.length, from + BATCH);
+            int[] batch = Arrays.copyOfRange(ids, from, to);
+            if (to <= first) {
+                s.prefill(batch);
+                continue;
+            }
+            float[][] logits = s.forward(batch, Math.max(0, first - from));
+            for (int i = Math.max(from, first); i < to; i++) {
+                out[i - first] = -logSoftmaxAt(logits[i - from], tokens[start + i + 1]);
             }
         }
         return out;

@@ -1,8 +1,12 @@
 package dev.loraforge.model;
 
+import java.util.Arrays;
+import java.util.stream.IntStream;
+
 /**
- * One sequence being decoded by a {@link LlamaModel}: the KV cache, the current position and scratch
- * buffers. Feed tokens one at a time; not thread-safe (use one session per thread).
+ * One sequence being decoded by a {@link LlamaModel}: the KV cache and the current position. Tokens go
+ * in one at a time or as a batch (prefill: each weight is read once for the whole batch); both give
+ * the same bits. Not thread-safe: one session per thread.
  */
 public final class Session {
 
@@ -12,23 +16,14 @@ public final class Session {
         void accept(int position, int layer, float[] hidden);
     }
 
+    /** Below this many attention multiply-adds a batch's attention runs on the calling thread. */
+    private static final long PARALLEL_ATTENTION = 1 << 16;
+
     private final LlamaModel model;
     private final LlamaConfig c;
     private final int capacity;
-    private final float[][] keys;   // per layer: capacity × kvDim
+    private final float[][] keys;   // per layer: capacity × kvDim, rotated
     private final float[][] values;
-    private final float[] x;        // residual stream
-    private final float[] xb;       // normed input of a sub-block
-    private final float[] q;
-    private final float[] k;
-    private final float[] v;
-    private final float[] att;      // attention output, qDim
-    private final float[] proj;     // output of o_proj / down_proj, hidden
-    private final float[] gate;
-    private final float[] up;
-    private final double[] scores;
-    private final double[] cos;
-    private final double[] sin;
     private int position;
     private HiddenStateObserver observer;
 
@@ -39,26 +34,13 @@ public final class Session {
             throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "session capacity must be positive, got " + capacity);
         }
         this.capacity = capacity;
-        int layers = c.numHiddenLayers();
         long cache = Math.multiplyExact((long) capacity, c.kvDim());
         if (cache > Integer.MAX_VALUE - 8) {
             throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "KV cache of " + capacity + " positions x "
                     + c.kvDim() + " is too large for one layer array");
         }
-        keys = new float[layers][(int) cache];
-        values = new float[layers][(int) cache];
-        x = new float[c.hiddenSize()];
-        xb = new float[c.hiddenSize()];
-        q = new float[c.qDim()];
-        k = new float[c.kvDim()];
-        v = new float[c.kvDim()];
-        att = new float[c.qDim()];
-        proj = new float[c.hiddenSize()];
-        gate = new float[c.intermediateSize()];
-        up = new float[c.intermediateSize()];
-        scores = new double[capacity];
-        cos = new double[c.headDim() / 2];
-        sin = new double[c.headDim() / 2];
+        keys = new float[c.numHiddenLayers()][(int) cache];
+        values = new float[c.numHiddenLayers()][(int) cache];
     }
 
     public int position() {
@@ -85,87 +67,140 @@ public final class Session {
 
     /** Feeds one token and returns the logits that predict the next (a new array). */
     public float[] next(int token) {
-        step(token);
-        float[] logits = new float[c.vocabSize()];
-        model.lmHead().apply(xb, logits);
-        return logits;
+        return run(new int[] {token}, 0)[0];
     }
 
-    /** Feeds one token without computing logits (prompt prefill, perplexity's unscored half). */
+    /** Feeds one token without computing logits. */
     public void feed(int token) {
-        step(token);
+        run(new int[] {token}, 1);
+    }
+
+    /** Feeds a batch without computing logits (prompt prefill, perplexity's unscored half). */
+    public void prefill(int[] tokens) {
+        run(tokens, tokens.length);
     }
 
     /** Feeds every token; returns the logits after each one ({@code tokens.length} rows). */
     public float[][] forward(int[] tokens) {
-        float[][] out = new float[tokens.length][];
-        for (int i = 0; i < tokens.length; i++) {
-            out[i] = next(tokens[i]);
-        }
-        return out;
+        return run(tokens, 0);
     }
 
-    /** Runs all blocks for {@code token} at the current position; leaves the final-normed state in xb. */
-    private void step(int token) {
-        if (token < 0 || token >= c.vocabSize()) {
-            throw new ModelException(ModelException.Kind.OUT_OF_RANGE,
-                    "token id " + token + " outside [0, " + c.vocabSize() + ")");
+    /** Feeds every token; logits only for rows {@code i >= logitsFrom}, the others are null. */
+    public float[][] forward(int[] tokens, int logitsFrom) {
+        if (logitsFrom < 0 || logitsFrom > tokens.length) {
+            throw new IllegalArgumentException("logitsFrom " + logitsFrom + " outside [0, " + tokens.length + "]");
         }
-        if (position >= capacity) {
-            throw new ModelException(ModelException.Kind.OUT_OF_RANGE,
-                    "session is full: " + capacity + " positions");
+        return run(tokens, logitsFrom);
+    }
+
+    private float[][] run(int[] tokens, int logitsFrom) {
+        int n = tokens.length;
+        for (int token : tokens) {
+            if (token < 0 || token >= c.vocabSize()) {
+                throw new ModelException(ModelException.Kind.OUT_OF_RANGE,
+                        "token id " + token + " outside [0, " + c.vocabSize() + ")");
+            }
+        }
+        if (n > capacity - position) {
+            throw new ModelException(ModelException.Kind.OUT_OF_RANGE, "session is full: " + position + " + " + n
+                    + " tokens > capacity " + capacity);
+        }
+        float[][] logits = new float[n][];
+        if (n == 0) {
+            return logits;
         }
         int d = c.hiddenSize();
-        model.embed().readFloats((long) token * d, x, 0, d);
-        ropeAngles(position);
+        int ff = c.intermediateSize();
+        float[] x = new float[n * d];
+        float[] xb = new float[n * d];
+        float[] q = new float[n * c.qDim()];
+        float[] k = new float[n * c.kvDim()];
+        float[] v = new float[n * c.kvDim()];
+        float[] att = new float[n * c.qDim()];
+        float[] proj = new float[n * d];
+        float[] gate = new float[n * ff];
+        float[] up = new float[n * ff];
+        double[][] cos = new double[n][];
+        double[][] sin = new double[n][];
+        for (int t = 0; t < n; t++) {
+            model.embed().readFloats((long) tokens[t] * d, x, t * d, d);
+            cos[t] = new double[c.headDim() / 2];
+            sin[t] = new double[c.headDim() / 2];
+            ropeAngles(position + t, cos[t], sin[t]);
+        }
         for (int l = 0; l < c.numHiddenLayers(); l++) {
             LlamaModel.Block b = model.block(l);
-            rmsNorm(x, b.attnNorm(), xb);
-            b.q().apply(xb, q);
-            b.k().apply(xb, k);
-            b.v().apply(xb, v);
-            rope(q, c.numAttentionHeads());
-            rope(k, c.numKeyValueHeads());
+            rmsNorm(x, b.attnNorm(), xb, n);
+            b.q().applyBatch(xb, q, n);
+            b.k().applyBatch(xb, k, n);
+            b.v().applyBatch(xb, v, n);
             int kvDim = c.kvDim();
-            System.arraycopy(k, 0, keys[l], position * kvDim, kvDim);
-            System.arraycopy(v, 0, values[l], position * kvDim, kvDim);
-            attention(l);
-            b.o().apply(att, proj);
-            for (int i = 0; i < d; i++) {
-                x[i] += proj[i];
+            for (int t = 0; t < n; t++) {
+                rope(q, t * c.qDim(), c.numAttentionHeads(), cos[t], sin[t]);
+                rope(k, t * kvDim, c.numKeyValueHeads(), cos[t], sin[t]);
             }
-            rmsNorm(x, b.ffnNorm(), xb);
-            b.gate().apply(xb, gate);
-            b.up().apply(xb, up);
+            System.arraycopy(k, 0, keys[l], position * kvDim, n * kvDim);
+            System.arraycopy(v, 0, values[l], position * kvDim, n * kvDim);
+            attention(l, q, att, n);
+            b.o().applyBatch(att, proj, n);
+            add(x, proj);
+            rmsNorm(x, b.ffnNorm(), xb, n);
+            b.gate().applyBatch(xb, gate, n);
+            b.up().applyBatch(xb, up, n);
             for (int i = 0; i < gate.length; i++) {
                 double g = gate[i];
                 gate[i] = (float) (g / (1 + Math.exp(-g)) * up[i]);
             }
-            b.down().apply(gate, proj);
-            for (int i = 0; i < d; i++) {
-                x[i] += proj[i];
-            }
-            if (observer != null) {
-                observer.accept(position, l, x.clone());
+            b.down().applyBatch(gate, proj, n);
+            add(x, proj);
+            observe(l, x, n);
+        }
+        rmsNorm(x, model.finalNorm(), xb, n);
+        observe(c.numHiddenLayers(), xb, n);
+        int rows = n - logitsFrom;
+        if (rows > 0) {
+            int vocab = c.vocabSize();
+            float[] in = new float[rows * d];
+            System.arraycopy(xb, logitsFrom * d, in, 0, rows * d);
+            float[] out = new float[rows * vocab];
+            model.lmHead().applyBatch(in, out, rows);
+            for (int t = 0; t < rows; t++) {
+                logits[logitsFrom + t] = Arrays.copyOfRange(out, t * vocab, (t + 1) * vocab);
             }
         }
-        rmsNorm(x, model.finalNorm(), xb);
+        position += n;
+        return logits;
+    }
+
+    private static void add(float[] x, float[] y) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] += y[i];
+        }
+    }
+
+    private void observe(int layer, float[] states, int n) {
         if (observer != null) {
-            observer.accept(position, c.numHiddenLayers(), xb.clone());
-        }
-        position++;
-    }
-
-    /** {@code out = g ⊙ x / sqrt(mean(x²) + eps)}, the mean in float64. */
-    private void rmsNorm(float[] in, float[] g, float[] out) {
-        double ss = MatVec.dot(in, 0, in, 0, in.length);
-        double scale = 1.0 / Math.sqrt(ss / in.length + c.rmsNormEps());
-        for (int i = 0; i < in.length; i++) {
-            out[i] = (float) (g[i] * (in[i] * scale));
+            int d = c.hiddenSize();
+            for (int t = 0; t < n; t++) {
+                observer.accept(position + t, layer, Arrays.copyOfRange(states, t * d, (t + 1) * d));
+            }
         }
     }
 
-    private void ropeAngles(int pos) {
+    /** Per row: {@code out = g ⊙ x / sqrt(mean(x²) + eps)}, the mean in float64. */
+    private void rmsNorm(float[] in, float[] g, float[] out, int n) {
+        int d = g.length;
+        for (int t = 0; t < n; t++) {
+            int off = t * d;
+            double ss = MatVec.dot(in, off, in, off, d);
+            double scale = 1.0 / Math.sqrt(ss / d + c.rmsNormEps());
+            for (int i = 0; i < d; i++) {
+                out[off + i] = (float) (g[i] * (in[off + i] * scale));
+            }
+        }
+    }
+
+    private void ropeAngles(int pos, double[] cos, double[] sin) {
         double[] inv = model.invFreq();
         for (int i = 0; i < inv.length; i++) {
             double a = pos * inv[i];
@@ -175,11 +210,11 @@ public final class Session {
     }
 
     /** HF rotate-half: element i pairs with i + d/2 inside each head (no interleaving). */
-    private void rope(float[] vec, int heads) {
+    private void rope(float[] vec, int off, int heads, double[] cos, double[] sin) {
         int hd = c.headDim();
         int half = hd / 2;
         for (int h = 0; h < heads; h++) {
-            int base = h * hd;
+            int base = off + h * hd;
             for (int i = 0; i < half; i++) {
                 double x0 = vec[base + i];
                 double x1 = vec[base + half + i];
@@ -189,36 +224,49 @@ public final class Session {
         }
     }
 
-    /** Causal softmax attention of every query head over its KV head's cached positions. */
-    private void attention(int layer) {
+    /** Causal softmax attention of every (row, query head) over its KV head's cached positions. */
+    private void attention(int layer, float[] q, float[] att, int n) {
+        int heads = c.numAttentionHeads();
+        long work = (long) n * heads * (position + n) * c.headDim();
+        if (work < PARALLEL_ATTENTION || n * heads < 2) {
+            double[] scores = new double[position + n];
+            for (int task = 0; task < n * heads; task++) {
+                attendOne(layer, q, att, task / heads, task % heads, scores);
+            }
+        } else {
+            IntStream.range(0, n * heads).parallel().forEach(task ->
+                    attendOne(layer, q, att, task / heads, task % heads, new double[position + n]));
+        }
+    }
+
+    private void attendOne(int layer, float[] q, float[] att, int t, int h, double[] scores) {
         int hd = c.headDim();
         int kvDim = c.kvDim();
-        int group = c.numAttentionHeads() / c.numKeyValueHeads();
-        int first = c.slidingWindow() > 0 ? Math.max(0, position - c.slidingWindow() + 1) : 0;
+        int kvOff = (h / (c.numAttentionHeads() / c.numKeyValueHeads())) * hd;
+        int pos = position + t;
+        int first = c.slidingWindow() > 0 ? Math.max(0, pos - c.slidingWindow() + 1) : 0;
         double inv = 1.0 / Math.sqrt(hd);
         float[] kc = keys[layer];
         float[] vc = values[layer];
-        for (int h = 0; h < c.numAttentionHeads(); h++) {
-            int kvOff = (h / group) * hd;
-            double max = Double.NEGATIVE_INFINITY;
-            for (int j = first; j <= position; j++) {
-                double s = MatVec.dot(q, h * hd, kc, j * kvDim + kvOff, hd) * inv;
-                scores[j] = s;
-                max = Math.max(max, s);
+        int qOff = t * c.qDim() + h * hd;
+        double max = Double.NEGATIVE_INFINITY;
+        for (int j = first; j <= pos; j++) {
+            double s = MatVec.dot(q, qOff, kc, j * kvDim + kvOff, hd) * inv;
+            scores[j] = s;
+            max = Math.max(max, s);
+        }
+        double sum = 0;
+        for (int j = first; j <= pos; j++) {
+            double e = Math.exp(scores[j] - max);
+            scores[j] = e;
+            sum += e;
+        }
+        for (int i = 0; i < hd; i++) {
+            double acc = 0;
+            for (int j = first; j <= pos; j++) {
+                acc += scores[j] * vc[j * kvDim + kvOff + i];
             }
-            double sum = 0;
-            for (int j = first; j <= position; j++) {
-                double e = Math.exp(scores[j] - max);
-                scores[j] = e;
-                sum += e;
-            }
-            for (int t = 0; t < hd; t++) {
-                double acc = 0;
-                for (int j = first; j <= position; j++) {
-                    acc += scores[j] * vc[j * kvDim + kvOff + t];
-                }
-                att[h * hd + t] = (float) (acc / sum);
-            }
+            att[qOff + i] = (float) (acc / sum);
         }
     }
 
@@ -226,5 +274,4 @@ public final class Session {
     public String toString() {
         return "Session[" + position + "/" + capacity + "]";
     }
-
 }

@@ -41,7 +41,12 @@ public final class UnmergedLora implements LinearFactory {
 
     /** Loads {@code base} with {@code adapter} applied unmerged; fails if any adapter tensor goes unused. */
     public static LlamaModel load(LlamaConfig config, TensorSource base, LoraAdapter adapter) {
-        UnmergedLora lora = new UnmergedLora(adapter, LinearFactory.DENSE);
+        return load(config, base, adapter, LinearFactory.DENSE);
+    }
+
+    /** As {@link #load(LlamaConfig, TensorSource, LoraAdapter)}, with the base projections built by {@code baseFactory}. */
+    public static LlamaModel load(LlamaConfig config, TensorSource base, LoraAdapter adapter, LinearFactory baseFactory) {
+        UnmergedLora lora = new UnmergedLora(adapter, baseFactory);
         LlamaModel model = LlamaModel.load(config, lora.overlay(base), lora);
         lora.requireAllUsed();
         return model;
@@ -64,10 +69,11 @@ public final class UnmergedLora implements LinearFactory {
         float[] b = m.b().toFloatArray();
         double[] dora = null;
         if (m.magnitude() != null) {
-            if (!(w instanceof DenseLinear dense)) {
-                throw new ModelException(Kind.UNSUPPORTED, "DoRA needs dense base weights for " + module);
+            if (!(w instanceof RowLinear rows)) {
+                throw new ModelException(Kind.UNSUPPORTED, "DoRA needs readable base weight rows for " + module
+                        + ", got " + w.getClass().getSimpleName());
             }
-            double[] norms = LoraLinear.mergedRowNorms(dense, a, b, r, m.scaling());
+            double[] norms = LoraLinear.mergedRowNorms(rows, a, b, r, m.scaling());
             dora = new double[out];
             for (int o = 0; o < out; o++) {
                 dora[o] = m.magnitude().getDouble(o) / norms[o];

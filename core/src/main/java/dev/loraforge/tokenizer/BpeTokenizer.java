@@ -27,10 +27,13 @@ public final class BpeTokenizer implements Tokenizer {
 
     /** Everything a tokenizer is made of; loaders fill it. */
     record Spec(String source, Map<String, Integer> vocab, List<String[]> merges, Map<String, Integer> addedTokens,
-                BitSet specialIds, TextPipeline pipeline, int unk, boolean fuseUnk, boolean byteFallback,
+                BitSet specialIds, BitSet lstripIds, BitSet rstripIds, TextPipeline pipeline, int unk, boolean fuseUnk, boolean byteFallback,
                 boolean ignoreMerges, int[] prefix, int[] suffix, int bos, int eos, Decoding decoding,
                 boolean stripLeadingSpace) {
     }
+
+    /** Largest vocabulary accepted (real ones are < 300k); guards the id table against hostile ids. */
+    public static final int MAX_VOCAB = 1 << 24;
 
     private final Spec spec;
     private final String[] tokens;
@@ -40,14 +43,18 @@ public final class BpeTokenizer implements Tokenizer {
 
     BpeTokenizer(Spec spec) {
         this.spec = spec;
-        int size = 0;
+        long size = 0;
         for (int id : spec.vocab().values()) {
-            size = Math.max(size, id + 1);
+            size = Math.max(size, id + 1L);
         }
         for (int id : spec.addedTokens().values()) {
-            size = Math.max(size, id + 1);
+            size = Math.max(size, id + 1L);
         }
-        tokens = new String[size];
+        if (size > MAX_VOCAB) {
+            throw new TokenizerException(TokenizerException.Kind.MALFORMED,
+                    spec.source() + ": token id " + (size - 1) + " exceeds the vocabulary limit " + MAX_VOCAB);
+        }
+        tokens = new String[(int) size];
         spec.vocab().forEach((t, id) -> {
             if (id < 0) {
                 throw new TokenizerException(TokenizerException.Kind.BAD_TOKEN_ID, spec.source() + ": token '" + t + "' has id " + id);
@@ -62,7 +69,7 @@ public final class BpeTokenizer implements Tokenizer {
             addedIds.set(id);
         });
         model = new BpeModel(spec.source(), spec.vocab(), spec.merges(), spec.unk(), spec.fuseUnk(), spec.byteFallback(), spec.ignoreMerges());
-        splitter = new SpecialTokenSplitter(spec.addedTokens());
+        splitter = new SpecialTokenSplitter(spec.addedTokens(), spec.lstripIds(), spec.rstripIds());
     }
 
     /** The same tokenizer adding {@code prefix}/{@code suffix} ids when special tokens are requested. */
@@ -70,7 +77,7 @@ public final class BpeTokenizer implements Tokenizer {
         Spec s = spec;
         int[] prefix = addBos && s.bos() >= 0 ? new int[] {s.bos()} : new int[0];
         int[] suffix = addEos && s.eos() >= 0 ? new int[] {s.eos()} : new int[0];
-        return new BpeTokenizer(new Spec(s.source(), s.vocab(), s.merges(), s.addedTokens(), s.specialIds(), s.pipeline(),
+        return new BpeTokenizer(new Spec(s.source(), s.vocab(), s.merges(), s.addedTokens(), s.specialIds(), s.lstripIds(), s.rstripIds(), s.pipeline(),
                 s.unk(), s.fuseUnk(), s.byteFallback(), s.ignoreMerges(), prefix, suffix, s.bos(), s.eos(), s.decoding(),
                 s.stripLeadingSpace()));
     }
@@ -78,7 +85,7 @@ public final class BpeTokenizer implements Tokenizer {
     /** Same, with explicit BOS/EOS ids (from tokenizer_config.json's bos_token/eos_token). */
     BpeTokenizer withSpecialIds(int bos, int eos) {
         Spec s = spec;
-        return new BpeTokenizer(new Spec(s.source(), s.vocab(), s.merges(), s.addedTokens(), s.specialIds(), s.pipeline(),
+        return new BpeTokenizer(new Spec(s.source(), s.vocab(), s.merges(), s.addedTokens(), s.specialIds(), s.lstripIds(), s.rstripIds(), s.pipeline(),
                 s.unk(), s.fuseUnk(), s.byteFallback(), s.ignoreMerges(), s.prefix(), s.suffix(), bos, eos, s.decoding(),
                 s.stripLeadingSpace()));
     }
@@ -206,7 +213,7 @@ public final class BpeTokenizer implements Tokenizer {
         boolean addEos = GgufVocabulary.boolOr(kv, GgufVocabulary.ADD_EOS, false);
         int[] prefix = addBos && bos >= 0 ? new int[] {bos} : new int[0];
         int[] suffix = addEos && eos >= 0 ? new int[] {eos} : new int[0];
-        return new BpeTokenizer(new Spec("GGUF vocabulary", vocab, merges, added, special, pipeline,
+        return new BpeTokenizer(new Spec("GGUF vocabulary", vocab, merges, added, special, new BitSet(), new BitSet(), pipeline,
                 GgufVocabulary.intOr(kv, GgufVocabulary.UNK_ID, -1), false, false, llama3, prefix, suffix, bos, eos,
                 Decoding.BYTE_LEVEL, false));
     }

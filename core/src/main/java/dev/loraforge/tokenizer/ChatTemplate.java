@@ -7,12 +7,16 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * A model's chat template ({@code tokenizer_config.json} {@code chat_template}, Jinja2) rendered the
  * way transformers' {@code apply_chat_template} does, by loraforge's own small Jinja engine.
  */
 public final class ChatTemplate {
+    /** The GGUF metadata key llama.cpp's converter writes the template to. */
+    public static final String CHAT_TEMPLATE_KEY = "tokenizer.chat_template";
+
     private final JinjaTemplate template;
     private final String bosToken;
     private final String eosToken;
@@ -54,6 +58,20 @@ public final class ChatTemplate {
         } catch (TokenizerException e) {
             throw new TokenizerException(e.kind(), file.getFileName() + " chat_template: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * From GGUF metadata: {@code tokenizer.chat_template}, with BOS/EOS texts looked up in
+     * {@code tokenizer.ggml.tokens} by {@code tokenizer.ggml.bos_token_id}/{@code eos_token_id}.
+     */
+    public static ChatTemplate fromGgufMetadata(Function<String, Object> kv) {
+        if (!(kv.apply(CHAT_TEMPLATE_KEY) instanceof String text)) {
+            throw new TokenizerException(TokenizerException.Kind.MISSING_FIELD, "GGUF has no " + CHAT_TEMPLATE_KEY);
+        }
+        String[] tokens = kv.apply(GgufVocabulary.TOKENS) instanceof List<?> ? GgufVocabulary.tokens(kv) : new String[0];
+        int bos = GgufVocabulary.intOr(kv, GgufVocabulary.BOS_ID, -1);
+        int eos = GgufVocabulary.intOr(kv, GgufVocabulary.EOS_ID, -1);
+        return of(text, bos >= 0 && bos < tokens.length ? tokens[bos] : null, eos >= 0 && eos < tokens.length ? tokens[eos] : null);
     }
 
     private static String tokenText(Object token) {

@@ -39,7 +39,7 @@ final class HfTokenizerJson {
         int unk = model.get("unk_token") instanceof String u && vocab.containsKey(u) ? vocab.get(u) : -1;
 
         Map<String, Integer> added = new LinkedHashMap<>();
-        BitSet special = new BitSet();
+        BitSet special = new BitSet(), lstrip = new BitSet(), rstrip = new BitSet();
         if (root.get("added_tokens") != null) {
             for (Object o : list(root.get("added_tokens"), source + " added_tokens")) {
                 Map<String, Object> t = map(o, source + " added token");
@@ -47,6 +47,12 @@ final class HfTokenizerJson {
                 added.put((String) t.get("content"), id);
                 if (Boolean.TRUE.equals(t.get("special"))) {
                     special.set(id);
+                }
+                if (Boolean.TRUE.equals(t.get("lstrip"))) {
+                    lstrip.set(id);
+                }
+                if (Boolean.TRUE.equals(t.get("rstrip"))) {
+                    rstrip.set(id);
                 }
             }
         }
@@ -66,7 +72,7 @@ final class HfTokenizerJson {
         }
         int bos = prefix.isEmpty() ? -1 : prefix.getFirst();
         int eos = suffix.isEmpty() ? -1 : suffix.getLast();
-        return new BpeTokenizer(new BpeTokenizer.Spec(source, vocab, merges, added, special,
+        return new BpeTokenizer(new BpeTokenizer.Spec(source, vocab, merges, added, special, lstrip, rstrip,
                 new TextPipeline(norms, steps, byteLevel), unk, Boolean.TRUE.equals(model.get("fuse_unk")),
                 Boolean.TRUE.equals(model.get("byte_fallback")), Boolean.TRUE.equals(model.get("ignore_merges")),
                 prefix.stream().mapToInt(Integer::intValue).toArray(), suffix.stream().mapToInt(Integer::intValue).toArray(),

@@ -108,6 +108,7 @@ final class JinjaLexer {
 
     /** Tokens up to the closing delimiter; returns whether it was written with a {@code -}. */
     private boolean expression(String close) {
+        int depth = 0; // open brackets: "}}" inside a dict literal does not close the tag
         while (true) {
             while (pos < src.length() && Character.isWhitespace(src.charAt(pos))) {
                 pos++;
@@ -115,15 +116,15 @@ final class JinjaLexer {
             if (pos >= src.length()) {
                 throw error("unclosed tag, expected '" + close + "'");
             }
-            if (src.startsWith(close, pos)) {
+            if (depth == 0 && src.startsWith(close, pos)) {
                 pos += 2;
                 return false;
             }
-            if (src.startsWith("-" + close, pos)) {
+            if (depth == 0 && src.startsWith("-" + close, pos)) {
                 pos += 3;
                 return true;
             }
-            if (src.startsWith("+" + close, pos)) {
+            if (depth == 0 && src.startsWith("+" + close, pos)) {
                 pos += 3;
                 return false;
             }
@@ -160,6 +161,11 @@ final class JinjaLexer {
                     throw error("unexpected character '" + c + "'");
                 }
                 pos += op.length();
+                depth += switch (op) {
+                    case "(", "[", "{" -> 1;
+                    case ")", "]", "}" -> depth > 0 ? -1 : 0;
+                    default -> 0;
+                };
                 out.add(new Tok(Type.OP, op, line(start)));
             }
         }

@@ -36,7 +36,9 @@ final class JinjaTemplate {
     /** @throws TokenizerException when rendering fails or the template calls raise_exception */
     String render(Map<String, Object> variables) {
         try {
-            return new JinjaInterpreter(new JinjaBuiltins(clock)).render(body, variables);
+            Map<String, Object> vars = new java.util.LinkedHashMap<>();
+            variables.forEach((k, v) -> vars.put(k, PyValue.normalize(v)));
+            return new JinjaInterpreter(new JinjaBuiltins(clock)).render(body, vars);
         } catch (StackOverflowError e) {
             throw error("template nests too deeply");
         }

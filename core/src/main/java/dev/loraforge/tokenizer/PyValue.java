@@ -39,6 +39,30 @@ final class PyValue {
         Object call(List<Object> args, Map<String, Object> kwargs);
     }
 
+    /** Caller values in template form: Integer etc. become Long, Float becomes Double, collections Lists/Maps. */
+    static Object normalize(Object v) {
+        return switch (v) {
+            case null -> null;
+            case Integer x -> (long) x;
+            case Short x -> (long) x;
+            case Byte x -> (long) x;
+            case Float x -> (double) x;
+            case java.math.BigInteger x -> x.longValueExact();
+            case java.math.BigDecimal x -> x.doubleValue();
+            case Map<?, ?> m -> {
+                Map<String, Object> out = new java.util.LinkedHashMap<>();
+                m.forEach((k, x) -> out.put(String.valueOf(k), normalize(x)));
+                yield out;
+            }
+            case Iterable<?> it -> {
+                List<Object> out = new ArrayList<>();
+                it.forEach(x -> out.add(normalize(x)));
+                yield out;
+            }
+            default -> v;
+        };
+    }
+
     static boolean truthy(Object v) {
         if (v == null || v == Undefined.INSTANCE) {
             return false;

@@ -32,7 +32,9 @@ public final class SentencePieceTokenizer implements Tokenizer {
     private final SpecialTokenSplitter specials;
 
     /**
-     * @param bos, eos, unk token ids, or -1 when the model has none
+     * A vocabulary of pieces with their scores and types. {@code bos}, {@code eos} and {@code unk}
+     * are token ids, or -1 when the model has none; {@code addSpacePrefix} is SentencePiece's
+     * add_dummy_prefix (GGUF {@code tokenizer.ggml.add_space_prefix}).
      */
     public SentencePieceTokenizer(String source, String[] pieces, float[] scores, TokenType[] types,
                                   int bos, int eos, int unk, boolean addBos, boolean addEos, boolean addSpacePrefix) {
@@ -58,7 +60,7 @@ public final class SentencePieceTokenizer implements Tokenizer {
                 special.put(pieces[i], i);
             }
         }
-        this.specials = new SpecialTokenSplitter(special);
+        this.specials = new SpecialTokenSplitter(special, new java.util.BitSet(), new java.util.BitSet());
         for (int b = 0; b < 256; b++) {
             Integer id = ids.get("<0x%02X>".formatted(b));
             if (id == null && b < 0x80) {

@@ -1,13 +1,15 @@
 package dev.loraforge.tokenizer;
 
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Cuts text at occurrences of special / added tokens, leftmost first and, among tokens starting at
- * the same place, longest first (Hugging Face's added-vocabulary matching).
+ * the same place, longest first (Hugging Face's added-vocabulary matching). Tokens flagged lstrip /
+ * rstrip swallow the whitespace before / after them.
  */
 final class SpecialTokenSplitter {
 
@@ -21,7 +23,12 @@ final class SpecialTokenSplitter {
     // first char -> candidate token texts, longest first
     private final Map<Character, List<Map.Entry<String, Integer>>> byFirstChar = new HashMap<>();
 
-    SpecialTokenSplitter(Map<String, Integer> tokens) {
+    private final BitSet lstrip;
+    private final BitSet rstrip;
+
+    SpecialTokenSplitter(Map<String, Integer> tokens, BitSet lstrip, BitSet rstrip) {
+        this.lstrip = lstrip;
+        this.rstrip = rstrip;
         for (Map.Entry<String, Integer> e : tokens.entrySet()) {
             if (e.getKey().isEmpty()) {
                 continue;
@@ -37,6 +44,11 @@ final class SpecialTokenSplitter {
 
     boolean isEmpty() {
         return byFirstChar.isEmpty();
+    }
+
+    /** Rust's char::is_whitespace (Unicode White_Space). */
+    private static boolean isWhitespace(char c) {
+        return Character.isWhitespace(c) || c == 0x85 || c == 0xA0 || c == 0x2007 || c == 0x202F;
     }
 
     List<Segment> split(String text) {
@@ -64,11 +76,23 @@ final class SpecialTokenSplitter {
                 i++;
                 continue;
             }
-            if (i > plainStart) {
-                out.add(new Segment(text.substring(plainStart, i), -1));
+            int start = i;
+            int end = i + hit.getKey().length();
+            if (lstrip.get(hit.getValue())) {
+                while (start > plainStart && isWhitespace(text.charAt(start - 1))) {
+                    start--;
+                }
+            }
+            if (rstrip.get(hit.getValue())) {
+                while (end < text.length() && isWhitespace(text.charAt(end))) {
+                    end++;
+                }
+            }
+            if (start > plainStart) {
+                out.add(new Segment(text.substring(plainStart, start), -1));
             }
             out.add(new Segment(hit.getKey(), hit.getValue()));
-            i += hit.getKey().length();
+            i = end;
             plainStart = i;
         }
         if (plainStart < text.length()) {

@@ -1,6 +1,8 @@
 package dev.loraforge.tokenizer;
 
+import java.nio.file.Path;
 import java.util.OptionalInt;
+import java.util.function.Function;
 
 /**
  * Text to token ids and back. Special (added) tokens written in the text, such as {@code <|eot_id|>},
@@ -8,6 +10,16 @@ import java.util.OptionalInt;
  * encodes correctly.
  */
 public interface Tokenizer {
+
+    /** The tokenizer of a Hugging Face model folder; see {@link Tokenizers#load(Path)}. */
+    static Tokenizer load(Path modelDir) {
+        return Tokenizers.load(modelDir);
+    }
+
+    /** From GGUF {@code tokenizer.ggml.*} metadata; see {@link Tokenizers#fromGgufMetadata(Function)}. */
+    static Tokenizer fromGgufMetadata(Function<String, Object> kv) {
+        return Tokenizers.fromGgufMetadata(kv);
+    }
 
     /**
      * Token ids of {@code text}. With {@code addSpecial}, BOS/EOS are added as the model's

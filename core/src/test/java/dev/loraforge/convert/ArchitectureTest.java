@@ -92,6 +92,33 @@ class ArchitectureTest {
                 .containsEntry("blk.0.attn_q_norm.weight", GgmlType.F32).containsEntry("token_embd.weight", GgmlType.F16);
     }
 
+    /** GemmaModel's own rules: its parameter keys in its order, FIM ids, no space prefix, lm_head dropped, norms + 1. */
+    @Test
+    void gemmaPlan() throws Exception {
+        Path dir = tmp.resolve("gemma-2b");
+        Files.createDirectories(dir);
+        for (String f : List.of("tokenizer.model", "tokenizer_config.json", "tokenizer.json")) {
+            Files.copy(GgufListing.fixture("tinystories-260k/" + f), dir.resolve(f));
+        }
+        Files.writeString(dir.resolve("config.json"), """
+                {"architectures": ["GemmaForCausalLM"], "hidden_size": 64, "intermediate_size": 128, "head_dim": 16,
+                 "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 1, "vocab_size": 512,
+                 "max_position_embeddings": 8192, "rms_norm_eps": 1e-06, "rope_theta": 10000.0}""");
+        Map<String, long[]> shapes = Map.of("lm_head.weight", new long[] {512, 64}, "model.embed_tokens.weight", new long[] {512, 64},
+                "model.norm.weight", new long[] {64});
+        HfToGguf.Plan plan = HfToGguf.plan(dir, shapes.keySet().stream().sorted().toList(), shapes::get, OutputType.F16);
+        assertThat(plan.kvs().stream().map(MetaKv::key).toList()).containsSubsequence("general.size_label",
+                "gemma.context_length", "gemma.embedding_length", "gemma.block_count", "gemma.feed_forward_length",
+                "gemma.attention.head_count", "gemma.attention.head_count_kv", "gemma.attention.layer_norm_rms_epsilon",
+                "gemma.attention.key_length", "gemma.attention.value_length", "general.file_type",
+                "general.quantization_version", "tokenizer.ggml.model", "tokenizer.ggml.prefix_token_id",
+                "tokenizer.ggml.suffix_token_id", "tokenizer.ggml.middle_token_id", "tokenizer.ggml.eot_token_id",
+                "tokenizer.ggml.add_space_prefix");
+        assertThat(plan.kv("gemma.rope.freq_base")).isEmpty();
+        assertThat(plan.tensors()).extracting(HfToGguf.PlannedTensor::name).containsExactly("token_embd.weight", "output_norm.weight");
+        assertThat(plan.tensors().get(1).shift()).isEqualTo(1f);
+    }
+
     @Test
     void unsupportedArchitectureIsNamed() throws Exception {
         Path dir = tmp.resolve("m");

@@ -41,6 +41,25 @@ class VocabularyTest {
         }
     }
 
+    /** Without tokenizer.model: LlamaHfVocab from tokenizer.json; the same 32000 pieces, in id order. */
+    @Test
+    void llama2FromTokenizerJsonHasTheSamePieces() throws Exception {
+        Path dir = tmp.resolve("llama2-hf");
+        Files.createDirectories(dir);
+        for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
+            Files.copy(GgufListing.fixture("tokenizers/llama2/" + f), dir.resolve(f));
+        }
+        List<MetaKv> kvs = new ArrayList<>();
+        LlamaHfVocabularyKvs.add(dir, HfConfig.readJson(dir.resolve("tokenizer.json"), ConvertException.Kind.BAD_TOKENIZER), kvs);
+        GgufListing l = GgufListing.read("tokenizers/llamacpp-vocab/ggml-vocab-llama-spm.gguf.json");
+        assertThat(sha(kvs.get(2))).isEqualTo(listingKv(l, "tokenizer.ggml.tokens").get("sha256"));
+        @SuppressWarnings("unchecked")
+        List<Object> types = (List<Object>) kvs.get(4).value();
+        assertThat(types.subList(0, 4)).containsExactly((Object) 3L, 3L, 3L, 6L); // <unk> <s> </s> specials, <0x00> byte
+        assertThat(types.get(500)).isEqualTo(1L);
+        assertThat(kvs.stream().map(MetaKv::key)).contains("tokenizer.ggml.bos_token_id", "tokenizer.ggml.add_bos_token");
+    }
+
     @Test
     void specialVocabFromTokenizerJsonConfigAndConfigJson() throws Exception {
         Path dir = GgufListing.fixture("tinystories-260k");

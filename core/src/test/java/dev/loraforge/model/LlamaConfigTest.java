@@ -108,6 +108,7 @@ class LlamaConfigTest {
             "eos range|BASE,\"eos_token_id\":99}|INVALID_CONFIG|eos_token_id 99",
             "rope type|BASE,\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":2}}|UNSUPPORTED|yarn",
             "llama3 factors|BASE,\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8,\"low_freq_factor\":4,\"high_freq_factor\":1,\"original_max_position_embeddings\":8192}}|INVALID_CONFIG|low_freq_factor < high_freq_factor",
+            "head width|{\"model_type\":\"llama\",\"hidden_size\":66,\"num_attention_heads\":4}|INVALID_CONFIG|hidden_size 66 is not a multiple",
             "negative|{\"model_type\":\"llama\",\"hidden_size\":64,\"num_attention_heads\":4,\"intermediate_size\":-4,\"num_hidden_layers\":1,\"vocab_size\":32}|INVALID_CONFIG|intermediate_size must be positive",
     })
     void rejectsBadConfigs(String what, String json, ModelException.Kind kind, String message) {

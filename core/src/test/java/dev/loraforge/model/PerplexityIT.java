@@ -17,7 +17,7 @@ class PerplexityIT {
         long t0 = System.nanoTime();
         Perplexity.Result r = Perplexity.compute(model, tokens, 256, model.config().bosTokenId());
         double seconds = (System.nanoTime() - t0) / 1e9;
-        System.out.printf("stories260K %s in %.2f s (%.0f tokens/s)%n", r, seconds, r.chunks() * 255 / seconds);
+        System.out.printf("stories260K %s, ppl %.7f, in %.2f s (%.0f tokens/s)%n", r, r.ppl(), seconds, r.chunks() * 255 / seconds);
 
         Map<String, Object> ref = Fixtures.json("tinystories-260k/perplexity/perplexity.json");
         @SuppressWarnings("unchecked")
@@ -35,5 +35,17 @@ class PerplexityIT {
         System.out.printf("per-chunk mean NLL max |d| vs numpy f64: %.3g%n", worst);
         assertThat(worst).isLessThan(1e-5);
         assertThat(r.pplStderr()).isCloseTo(0.09868, within(2e-5));
+    }
+
+    @Test
+    void f16GgufMatchesLlamaCppF16Perplexity() throws java.io.IOException {
+        // llama-perplexity on stories260k-f16.gguf with F32 KV and no flash attention: 3.8156
+        try (var f = dev.loraforge.format.gguf.GgufFile.open(Fixtures.path("tinystories-260k/gguf/stories260k-f16.gguf"))) {
+            LlamaModel model = GgufLlama.load(f);
+            int[] tokens = Fixtures.i32("tinystories-260k/perplexity/tinystories-valid-head-20k.tokens.i32");
+            Perplexity.Result r = Perplexity.compute(model, tokens, 256, model.config().bosTokenId());
+            System.out.printf("stories260k-f16.gguf %s, ppl %.7f%n", r, r.ppl());
+            assertThat(r.ppl()).isCloseTo(3.8156, within(3.8156 * 1e-3));
+        }
     }
 }

@@ -95,6 +95,22 @@ class TinyLlamaLogitsTest {
         assertThat(vsBf16).isLessThan(1e-2); // llama.cpp rounds activations to bf16 for BF16 weights
     }
 
+    @Test
+    void inPlaceBf16WeightsGiveTheSameBitsAsFloatCopies() {
+        float[][] dense = LlamaModel.load(CONFIG, BASE).newSession(8).forward(StoriesLogitsTest.PROMPT);
+        float[][] inPlace = LlamaModel.load(CONFIG, BASE, LinearFactory.IN_PLACE).newSession(8)
+                .forward(StoriesLogitsTest.PROMPT);
+        for (int i = 0; i < dense.length; i++) {
+            assertThat(inPlace[i]).containsExactly(dense[i]);
+        }
+        // DoRA reads the base rows in place too
+        AdapterConfig c = AdapterConfig.parse(Fixtures.text(DIR + "lora-dora/adapter_config.json"), "lora-dora");
+        LoraAdapter a = LoraAdapter.of(null, c, Fixtures.safetensors(DIR + "lora-dora/adapter_model.safetensors"));
+        UnmergedLora lora = new UnmergedLora(a, LinearFactory.IN_PLACE);
+        float[] got = lastLogits(LlamaModel.load(CONFIG, lora.overlay(BASE), lora));
+        assertThat(got).containsExactly(lastLogits(unmerged("lora-dora")));
+    }
+
     static LlamaModel unmerged(String adapter) {
         AdapterConfig c = AdapterConfig.parse(Fixtures.text(DIR + adapter + "/adapter_config.json"), adapter);
         LoraAdapter a = LoraAdapter.of(null, c, Fixtures.safetensors(DIR + adapter + "/adapter_model.safetensors"));
@@ -113,11 +129,13 @@ class TinyLlamaLogitsTest {
     }
 
     @Test
-    void loraR8MatchesLlamaCppRuntimeLora() {
+    void loraR8MatchesLlamaCppRuntimeLoraAndExportLora() {
         float[] got = lastLogits(unmerged("lora-r8"));
         double d = maxAbs(got, Fixtures.f32(DIR + "llamacpp-logits/runtime-lora-r8/exact/llamacpp-tiny-llama-v512-f32.bin"));
-        System.out.printf("lora-r8 unmerged vs llama.cpp --lora: %.3g%n", d);
+        double merged = maxAbs(got, Fixtures.f32(DIR + "llamacpp-logits/exact/llamacpp-tiny-llama-v512-lora-r8-merged-f32.bin"));
+        System.out.printf("lora-r8 unmerged vs llama.cpp --lora: %.3g, vs llama-export-lora F32 merge: %.3g%n", d, merged);
         assertThat(d).isLessThan(1e-4);
+        assertThat(merged).isLessThan(1e-4);
     }
 
     @Test

@@ -97,6 +97,18 @@ class ChatTemplateTest {
     }
 
     @Test
+    void fromGgufMetadata() throws IOException {
+        String text = Files.readString(Fixtures.path("tokenizers/chat-templates/microsoft-Phi-3.5-mini-instruct.jinja"));
+        Map<String, Object> kv = Map.of(ChatTemplate.CHAT_TEMPLATE_KEY, text,
+                "tokenizer.ggml.tokens", List.of("<unk>", "<s>", "<|endoftext|>"),
+                "tokenizer.ggml.bos_token_id", 1L, "tokenizer.ggml.eos_token_id", 2L);
+        assertThat(ChatTemplate.fromGgufMetadata(kv::get).render(List.of(Message.user("Hi")), false))
+                .isEqualTo("<|user|>\nHi<|end|>\n<|endoftext|>");
+        assertThatThrownBy(() -> ChatTemplate.fromGgufMetadata(k -> null))
+                .extracting(e -> ((TokenizerException) e).kind()).isEqualTo(TokenizerException.Kind.MISSING_FIELD);
+    }
+
+    @Test
     void configWithoutTemplate() {
         assertThatThrownBy(() -> ChatTemplate.fromTokenizerConfig(Fixtures.path("tokenizers/llama2")))
                 .extracting(e -> ((TokenizerException) e).kind()).isEqualTo(TokenizerException.Kind.MISSING_FIELD);

@@ -85,6 +85,25 @@ class HfTokenizersIT {
         return out.stream();
     }
 
+    /** Added tokens flagged lstrip / rstrip swallow neighbouring whitespace as HF does. */
+    @org.junit.jupiter.api.Test
+    void addedTokenStripFlagsMatchHuggingFace() throws IOException {
+        String json = Files.readString(Fixtures.path("tinystories-260k/tokenizer.json"))
+                .replaceFirst("(\"content\": \"</s>\",\\s*\"single_word\": false,\\s*\"lstrip\": )false(,\\s*\"rstrip\": )false", "$1true$2true")
+                .replaceFirst("(\"content\": \"<s>\",\\s*\"single_word\": false,\\s*\"lstrip\": false,\\s*\"rstrip\": )false", "$1true");
+        assertThat(json).contains("\"lstrip\": true").contains("\"rstrip\": true");
+        Path file = Files.writeString(dir.resolve("strip.json"), json);
+        Tokenizer ours = Tokenizers.fromTokenizerJson(file);
+        List<String> texts = List.of("Once upon  </s>  a time", "<s>  Lily\n</s>\nTom", "a </s></s> b", " <s> ", "x\t</s>\t<s>\ty",
+                "</s>", "  </s>", "Hi<s>there");
+        try (HuggingFaceTokenizer hf = HuggingFaceTokenizer.newInstance(file, Map.of("truncation", "false", "padding", "false"))) {
+            for (String text : texts) {
+                long[] want = hf.encode(text, false, false).getIds();
+                assertThat(Arrays.stream(ours.encode(text, false)).asLongStream().toArray()).as(text).containsExactly(want);
+            }
+        }
+    }
+
     /** BOS/EOS as the tokenizer.json post-processor adds them (llama2: BOS; llama3/qwen3 files: none). */
     @ParameterizedTest(name = "{0}")
     @org.junit.jupiter.params.provider.ValueSource(strings = {"llama2", "llama3", "qwen3"})

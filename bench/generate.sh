@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Generation speed: `loraforge generate` (pure-Java forward pass; it reads the HF folder, BF16) against a
+# real llama.cpp (node-llama-cpp 3.22.1, prebuilt CPU build, core/src/test/node/oracle.mjs --bench) on the
+# Q8_0 GGUF that `loraforge gguf --type q8_0` writes from the same folder. Llama-3.2-1B shape (hidden 2048,
+# 16 layers, 32/8 heads, FFN 8192) with the Llama-2 tokenizer (vocab 32000). Greedy, EOS ignored, the same
+# prompt ids; 1 and 2 threads (Java: -XX:ActiveProcessorCount). Both figures are (prompt + generated tokens)
+# / seconds after the model is loaded (what `generate` prints; JVM start and model load left out); the
+# llama.cpp decode-only rate (after the first token) is printed beside it.
+# Usage: bench/generate.sh   (BENCH_TOKENS=32, BENCH_RUNS=3, BENCH_WORK=bench/work)
+. "$(dirname "$0")/lib.sh"
+tokens="${BENCH_TOKENS:-32}"
+runs="${BENCH_RUNS:-3}"
+oracle="$bench_root/core/src/test/node"
+command -v node >/dev/null || { echo "bench: node (>= 20) and npm are needed for the llama.cpp side" >&2; exit 2; }
+build_jars
+model="$work/llama-1b-bf16"
+bench_gen "$model"
+# the GGUF vocabulary needs a SentencePiece model of 32000 pieces: Llama-2's, from the test fixtures
+for f in tokenizer.model tokenizer_config.json; do
+  [ -f "$model/$f" ] || cp "$bench_root/core/src/test/resources/fixtures/tokenizers/llama2/$f" "$model/$f"
+done
+gguf="$work/llama-1b-q8_0.gguf"
+if [ ! -f "$gguf" ]; then
+  "$JAVA" "${JFLAGS[@]}" -jar "$CLI_JAR" gguf "$model" --type q8_0 --out "$gguf" --quiet
+fi
+if [ ! -f "$oracle/node_modules/node-llama-cpp/package.json" ]; then
+  (cd "$oracle" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-save --omit=optional --ignore-scripts \
+    --no-audit --no-fund >&2)
+fi
+prompt="1,450,4996,17354,1701"   # BOS + 4 Llama-2 ids ("The quick brown fox")
+echo "model: $(du -h "$model/model.safetensors" | cut -f1) BF16 folder; GGUF Q8_0: $(du -h "$gguf" | cut -f1);" \
+  "prompt 5 ids, $tokens generated tokens, median of $runs runs"
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+declare -A TPS
+for threads in 1 2; do
+  java_tps=() llama_tps=() llama_decode=()
+  for _ in $(seq "$runs"); do
+    # "5 prompt + 32 generated tokens in 12.34 s (3.0 tokens/s)" on stderr
+    line="$("$JAVA" "${JFLAGS[@]}" -XX:ActiveProcessorCount="$threads" -jar "$CLI_JAR" generate "$model" \
+      --ids "$prompt" -n "$tokens" --ignore-eos --print-ids 2>&1 >/dev/null | grep 'generated tokens in')"
+    java_tps+=("$(sed -E 's/.*\(([0-9.]+) tokens\/s\).*/\1/' <<<"$line")")
+    json="$(cd "$oracle" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true node oracle.mjs --model "$gguf" --tokens "$prompt" \
+      --bench "$tokens" --threads "$threads" --context 512 --default-kv 2>/dev/null)"
+    llama_tps+=("$(node -e 'const r = JSON.parse(process.argv[1]); console.log(r.bench.allTokensPerSecond.toFixed(2))' "$json")")
+    llama_decode+=("$(node -e 'const r = JSON.parse(process.argv[1]); console.log(r.bench.tokensPerSecond.toFixed(2))' "$json")")
+  done
+  TPS[java$threads]="$(printf '%s\n' "${java_tps[@]}" | median)"
+  TPS[llama$threads]="$(printf '%s\n' "${llama_tps[@]}" | median)"
+  printf '%d thread(s): loraforge generate (BF16) %6.2f tokens/s (%s)   llama.cpp Q8_0 %6.2f tokens/s (%s; decode only %s)   ratio llama.cpp / loraforge %s\n' \
+    "$threads" "${TPS[java$threads]}" "${java_tps[*]}" "${TPS[llama$threads]}" "${llama_tps[*]}" "${llama_decode[*]}" \
+    "$(awk -v a="${TPS[llama$threads]}" -v b="${TPS[java$threads]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+done
