@@ -144,7 +144,13 @@ class MergeCommand implements Callable<Integer> {
         o.printf(Locale.ROOT, "re-quantized %d weights to 4 bits: relative error of W+ΔW %.3g; of ΔW kept %.3f"
                         + " (‖Q(W+ΔW)−Q(W)‖/‖ΔW‖), %.3f along ΔW%n", q.tensors().size(), q.relativeError(), q.deltaKept(),
                 q.deltaAlong());
-        for (ForcedFourBit.TensorError e : q.tensors()) {
+        // the tensors whose update survives least (all of them are in --json)
+        List<ForcedFourBit.TensorError> worst = q.tensors().stream()
+                .sorted(java.util.Comparator.comparingDouble(ForcedFourBit.TensorError::deltaAlong)).limit(8).toList();
+        if (worst.size() < q.tensors().size()) {
+            o.printf(Locale.ROOT, "  the %d keeping least of ΔW (all in --json):%n", worst.size());
+        }
+        for (ForcedFourBit.TensorError e : worst) {
             o.printf(Locale.ROOT, "  %-48s error %.3g  kept %.3f  along %.3f%n", e.name(), e.relativeError(),
                     e.deltaKept(), e.deltaAlong());
         }
