@@ -380,12 +380,12 @@ public final class HfToGguf {
     public static Summary convert(Path modelDir, List<AdapterSpec> adapters, Path out, OutputType type,
                                   boolean overwrite, Progress progress) throws IOException {
         if (adapters.isEmpty()) {
-            try (ModelSource src = ModelSource.open(modelDir)) {
+            try (ModelSource src = ModelSource.open(modelDir, scratchFor(out))) {
                 return write(plan(modelDir, src, type), src::get, out, overwrite, progress);
             }
         }
         List<LoraAdapter> opened = new ArrayList<>();
-        try (ModelSource src = ModelSource.open(modelDir)) {
+        try (ModelSource src = ModelSource.open(modelDir, scratchFor(out))) {
             List<WeightedAdapter> weighted = new ArrayList<>();
             for (AdapterSpec a : adapters) {
                 LoraAdapter la = LoraAdapter.open(a.dir());
@@ -423,9 +423,15 @@ public final class HfToGguf {
         }
     }
 
+    /** Where a bitsandbytes base's dequantized weights spill: beside the output file. */
+    private static Path scratchFor(Path out) {
+        Path dir = out.toAbsolutePath().getParent();
+        return dir != null && Files.isDirectory(dir) ? dir : null;
+    }
+
     /** Converts a model folder without adapters. */
     public static Summary convert(Path modelDir, Path out, OutputType type, boolean overwrite) throws IOException {
-        try (ModelSource src = ModelSource.open(modelDir)) {
+        try (ModelSource src = ModelSource.open(modelDir, scratchFor(out))) {
             Plan plan = plan(modelDir, src, type);
             return write(plan, src::get, out, overwrite);
         }

@@ -42,13 +42,22 @@ public final class ModelSource implements TensorSource {
     private final BnbConfig bnbConfig;
     /** Dequantized weights, kept while memory allows: checks and planning ask for the same weight several times. */
     private final Map<String, java.lang.ref.SoftReference<TensorView>> dequantized = new java.util.HashMap<>();
+    private final Path scratchDir; // null: dequantized weights live on the heap
+    private Scratch scratch;
 
-    private ModelSource(Path root, Storage storage, TensorSource raw, BnbTensorSource bnb, BnbConfig bnbConfig) {
+    /** A deleted-on-close file the dequantized weights are mapped from: page cache instead of heap. */
+    private record Scratch(Path file, java.nio.channels.FileChannel channel, java.lang.foreign.Arena arena,
+                           long[] used, Map<String, TensorView> views) {
+    }
+
+    private ModelSource(Path root, Storage storage, TensorSource raw, BnbTensorSource bnb, BnbConfig bnbConfig,
+                        Path scratchDir) {
         this.root = root;
         this.storage = storage;
         this.raw = raw;
         this.bnb = bnb;
         this.bnbConfig = bnbConfig;
+        this.scratchDir = scratchDir;
     }
 
     /**
@@ -57,6 +66,15 @@ public final class ModelSource implements TensorSource {
      * an index file, or one weights file. The folder's config.json decides whether bitsandbytes applies.
      */
     public static ModelSource open(Path path) throws IOException {
+        return open(path, null);
+    }
+
+    /**
+     * As {@link #open(Path)}, but dequantized weights are written to a temporary file in {@code scratchDir}
+     * (deleted on close) and mapped from there, so a merge plan holding every base weight of a large quantized
+     * model costs disk and page cache, not heap. Null keeps them on the heap.
+     */
+    public static ModelSource open(Path path, Path scratchDir) throws IOException {
         if (!Files.exists(path)) {
             throw new NoSuchFileException(path.toString());
         }
@@ -68,11 +86,11 @@ public final class ModelSource implements TensorSource {
             Optional<BnbConfig> cfg = Files.isRegularFile(cfgFile) ? BnbConfig.read(cfgFile) : Optional.empty();
             if (cfg.isEmpty()) {
                 refuseUndeclaredQuantization(dir, raw);
-                return new ModelSource(dir, storage, raw, null, null);
+                return new ModelSource(dir, storage, raw, null, null, null);
             }
             try {
                 BnbTensorSource b = BnbTensorSource.wrap(raw, cfg.get(), "config.json");
-                return new ModelSource(dir, storage, raw, b, cfg.get());
+                return new ModelSource(dir, storage, raw, b, cfg.get(), scratchDir);
             } catch (BnbFormatException e) {
                 throw new BnbFormatException(e.kind(), dir + ": " + e.getMessage());
             }
@@ -186,6 +204,9 @@ public final class ModelSource implements TensorSource {
         if (!bnb.isQuantized(name)) {
             return bnb.find(name);
         }
+        if (scratchDir != null) {
+            return Optional.of(spilled(name));
+        }
         synchronized (dequantized) {
             java.lang.ref.SoftReference<TensorView> ref = dequantized.get(name);
             TensorView v = ref == null ? null : ref.get();
@@ -197,9 +218,45 @@ public final class ModelSource implements TensorSource {
         }
     }
 
+    private synchronized TensorView spilled(String name) {
+        try {
+            if (scratch == null) {
+                Path f = Files.createTempFile(scratchDir, ".loraforge-dequant-", ".tmp");
+                var ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.READ,
+                        java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.DELETE_ON_CLOSE);
+                scratch = new Scratch(f, ch, java.lang.foreign.Arena.ofShared(), new long[1], new java.util.HashMap<>());
+            }
+            TensorView v = scratch.views().get(name);
+            if (v == null) {
+                TensorView heap = bnb.get(name);
+                long at = scratch.used()[0];
+                java.lang.foreign.MemorySegment seg = scratch.channel().map(
+                        java.nio.channels.FileChannel.MapMode.READ_WRITE, at, heap.byteSize(), scratch.arena());
+                seg.copyFrom(heap.data());
+                scratch.used()[0] = Math.addExact(at, (heap.byteSize() + 4095) & ~4095L); // page-aligned slices
+                v = new TensorView(name, heap.dtype(), heap.shape(), seg);
+                scratch.views().put(name, v);
+            }
+            return v;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(scratchDir + ": cannot write dequantized " + name + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
     @Override
     public void close() {
-        raw.close();
+        try {
+            if (scratch != null) {
+                scratch.arena().close();
+                scratch.channel().close();
+                Files.deleteIfExists(scratch.file());
+            }
+        } catch (IOException e) {
+            // the file is deleted on close; a failure here leaves nothing the caller can act on
+        } finally {
+            raw.close();
+        }
     }
 
     @Override

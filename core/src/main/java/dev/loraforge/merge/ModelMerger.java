@@ -119,7 +119,9 @@ public final class ModelMerger {
     public static Result merge(Request req, Progress progress) throws IOException {
         long t0 = System.nanoTime();
         List<LoraAdapter> opened = new ArrayList<>();
-        try (ModelSource baseFiles = ModelSource.open(req.base())) {
+        // dequantized weights of a bitsandbytes base spill next to the output, not onto the heap
+        Path scratch = req.out().toAbsolutePath().getParent();
+        try (ModelSource baseFiles = ModelSource.open(req.base(), scratch != null && Files.isDirectory(scratch) ? scratch : null)) {
             Path baseDir = Files.isDirectory(req.base()) ? req.base() : req.base().toAbsolutePath().getParent();
             Map<String, Object> config = readConfig(baseDir);
             AdapterCheck.Base base = new AdapterCheck.Base(baseDir, baseFiles, config);

@@ -145,6 +145,24 @@ class ModelSourceTest {
     }
 
     @Test
+    void dequantizedWeightsSpillToAScratchFileDeletedOnClose() throws IOException {
+        Path base = QloraBases.write(QloraBases.Kind.NF4_DQ, DType.F32, tmp.resolve("spill").resolve("tinystories-260k"));
+        Path scratch = Files.createDirectories(tmp.resolve("scratch"));
+        try (ModelSource heap = ModelSource.open(base); ModelSource spilled = ModelSource.open(base, scratch)) {
+            String w = "model.layers.0.mlp.down_proj.weight";
+            assertThat(spilled.get(w).data().isMapped()).isTrue();
+            assertThat(heap.get(w).data().isMapped()).isFalse();
+            assertThat(spilled.get(w)).isSameAs(spilled.get(w));
+            for (String n : heap.names()) {
+                assertThat(bytes(spilled, n)).as(n).isEqualTo(bytes(heap, n));
+            }
+        } // (on Linux the JDK unlinks a DELETE_ON_CLOSE file as soon as it is open: nothing leaks even on a crash)
+        try (var files = Files.list(scratch)) {
+            assertThat(files.count()).isZero();
+        }
+    }
+
+    @Test
     void aFolderWithoutWeightsNamesWhatItLookedFor() throws IOException {
         Path empty = Files.createDirectories(tmp.resolve("empty"));
         assertThatThrownBy(() -> ModelSource.open(empty)).isInstanceOf(SafetensorsException.class)

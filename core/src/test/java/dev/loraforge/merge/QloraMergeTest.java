@@ -62,6 +62,9 @@ class QloraMergeTest {
         Path out = tmp.resolve("merged-" + kind + "-" + dtype);
         ModelMerger.Result r = merge(base, out, null, 1.0, false);
         assertThat(r.changed()).isEqualTo(35);
+        try (var left = Files.list(tmp)) { // the dequantized weights spilled beside the output, and are gone
+            assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".loraforge-dequant-"));
+        }
         Map<String, Object> config = PythonJson.parseObject(Files.readString(out.resolve("config.json")));
         assertThat(config).doesNotContainKey("quantization_config").containsEntry("torch_dtype", "bfloat16");
         try (ModelFiles raw = ModelFiles.open(base); ModelFiles merged = ModelFiles.open(out);
