@@ -14,8 +14,6 @@ import java.util.stream.IntStream;
  */
 public final class TensorMerge {
     private static final int ROWS_PER_TASK = 64;
-    /** Columns per tile: the r × TILE slice of the right factor stays in L2 while a block of rows uses it. */
-    static final int TILE = 512;
     /** Rows widened together: the vector kernel's register block. */
     static final int ROW_GROUP = 4;
 
@@ -62,23 +60,41 @@ public final class TensorMerge {
 
     /**
      * Rows {@code [from, to)} of the merged tensor into {@code out} (which starts at row {@code from}).
-     * Tiled: for each band of columns, groups of rows are widened, updated and rounded, so the factors'
-     * slices stay in cache. DoRA needs whole rows for the norm, so its tile is the full row.
+     * Tiled: for each band of columns the factors' r × band slices are packed contiguously (they then stay in
+     * L1 across all the rows; rows of {@code right} a power of two apart would fight over cache sets), and
+     * groups of rows are widened, updated and rounded. DoRA needs whole rows for the norm: one band, unpacked.
      */
     static void mergeRows(TensorView base, List<LowRankTerm> terms, double[] magnitude, DType outType,
                           int from, int to, MemorySegment out, LowRankKernel kernel) {
         int cols = Math.toIntExact(base.shape().dim(1));
-        int tile = magnitude == null ? Math.min(cols, TILE) : cols;
+        int maxR = terms.stream().mapToInt(LowRankTerm::r).max().orElse(1);
+        int tile = magnitude == null ? Math.min(cols, bandWidth(maxR)) : cols;
+        boolean pack = tile < cols;
+        double[][] packed = new double[terms.size()][];
         double[] x = new double[ROW_GROUP * tile];
         for (int j0 = 0; j0 < cols; j0 += tile) {
             int n = Math.min(tile, cols - j0);
+            for (int ti = 0; pack && ti < terms.size(); ti++) {
+                LowRankTerm t = terms.get(ti);
+                if (packed[ti] == null) {
+                    packed[ti] = new double[t.r() * tile];
+                }
+                for (int k = 0; k < t.r(); k++) {
+                    System.arraycopy(t.right(), k * cols + j0, packed[ti], k * tile, n);
+                }
+            }
             for (int r0 = from; r0 < to; r0 += ROW_GROUP) {
                 int g = Math.min(ROW_GROUP, to - r0);
                 for (int i = 0; i < g; i++) {
                     base.readDoubles((long) (r0 + i) * cols + j0, x, i * tile, n);
                 }
-                for (LowRankTerm t : terms) {
-                    kernel.addBlock(x, 0, tile, g, t.scale(), t.exact(), t.left(), r0, t.r(), t.right(), cols, j0, n);
+                for (int ti = 0; ti < terms.size(); ti++) {
+                    LowRankTerm t = terms.get(ti);
+                    if (pack) {
+                        kernel.addBlock(x, 0, tile, g, t.scale(), t.exact(), t.left(), r0, t.r(), packed[ti], tile, 0, n);
+                    } else {
+                        kernel.addBlock(x, 0, tile, g, t.scale(), t.exact(), t.left(), r0, t.r(), t.right(), cols, j0, n);
+                    }
                 }
                 for (int i = 0; i < g; i++) {
                     if (magnitude != null) {
@@ -91,6 +107,11 @@ public final class TensorMerge {
                 }
             }
         }
+    }
+
+    /** Columns per band so that r × band doubles fill about half of a 32 KiB L1 (128 for r = 16). */
+    static int bandWidth(int r) {
+        return Math.clamp(2048 / Math.max(1, r) / 16 * 16, 16, 512);
     }
 
     /** Copies {@code src} into {@code out} converting to {@code outType} with one rounding (a byte copy when equal). */
