@@ -29,9 +29,9 @@ import java.util.Optional;
 
 /**
  * Merges adapters into a Hugging Face model folder and saves the result like transformers'
- * {@code save_pretrained}: one tensor at a time from the mapped base into mapped output shards (peak memory
- * a few tensors), shards of at most {@code maxShardBytes} with {@code model.safetensors.index.json}, config
- * with dtype and tying updated, generation config and tokenizer files copied (the adapter's own tokenizer
+ * {@code save_pretrained}: streamed from the mapped base into the output shards in tasks of about a MiB
+ * (see {@link MergePipeline}; peak memory a few buffers, whatever the model size), shards of at most
+ * {@code maxShardBytes} with {@code model.safetensors.index.json}, config with dtype and tying updated, generation config and tokenizer files copied (the adapter's own tokenizer
  * files win), and {@code loraforge.json} recording the inputs. Everything is written into a temporary
  * sibling folder that is renamed into place only when complete.
  */
@@ -188,28 +188,31 @@ public final class ModelMerger {
         ShardPlan shards = ShardPlan.of(specs, maxShardBytes); // transformers' split, in base order
         long total = shards.totalSize();
         List<String> files = new ArrayList<>();
-        LowRankKernel kernel = LowRankKernel.preferred();
-        int done = 0;
-        long bytesDone = 0;
-        // one shard at a time: only its pages are mapped, and space is asked for before each
-        for (ShardPlan.Shard shard : shards.shards()) {
-            space.reserve(shard.byteSize());
-            try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(shard.fileName()), Map.of("format", "pt"),
-                    shard.tensors(), false)) {
-                for (TensorSpec t : shard.tensors()) {
+        int[] done = {0};
+        long[] bytesDone = {0};
+        MergePipeline.TensorDone report = (name, bytes) -> {
+            bytesDone[0] += bytes;
+            progress.tensorDone(name, ++done[0], specs.size(), bytesDone[0], total);
+        };
+        // one shard at a time, space asked for before each; tensors in file order so writes are sequential
+        try (MergePipeline pipeline = new MergePipeline(Runtime.getRuntime().availableProcessors(),
+                LowRankKernel.preferred(), report)) {
+            for (ShardPlan.Shard shard : shards.shards()) {
+                space.reserve(shard.byteSize());
+                try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(shard.fileName()), Map.of("format", "pt"),
+                        shard.tensors(), false)) {
                     try {
-                        MergePlan.compute(byName.get(t.name()), w.segmentFor(t.name()), kernel);
-                    } catch (InternalError e) {
-                        // a fault on a mapped output page: the file system could not back it (full disk, quota)
-                        throw new IOException("could not write " + t.name() + " to " + shard.fileName()
-                                + " (disk full?): " + e.getMessage(), e);
+                        for (TensorSpec t : w.tensors()) {
+                            pipeline.submit(byName.get(t.name()), w.slot(t.name()));
+                        }
+                        pipeline.finish();
+                    } finally {
+                        pipeline.quiesce(); // nothing may write to the file once it is discarded
                     }
-                    bytesDone += t.byteSize();
-                    progress.tensorDone(t.name(), ++done, specs.size(), bytesDone, total);
+                    w.commit();
                 }
-                w.commit();
+                files.add(shard.fileName());
             }
-            files.add(shard.fileName());
         }
         if (!shards.isSingleFile()) {
             shards.index().write(dir.resolve(ShardIndex.FILE_NAME), false);
