@@ -94,6 +94,8 @@ public final class ForcedFourBit {
                 copyStored(bnb.raw(), op.name(), out);
             } else if (qs.isPresent()) {
                 errors.add(requantize(op, qs.get(), bnb, kernel, out));
+            } else if (op instanceof MergePlan.Copy c && c.source().dtype() == c.outType()) {
+                out.put(op.name(), c.source()); // the mapped base tensor itself (written under op.name()): no heap copy
             } else {
                 MemorySegment seg = MemorySegment.ofArray(new byte[Math.toIntExact(op.shape().byteCount(op.outType()))]);
                 MergePlan.compute(op, seg, kernel);
