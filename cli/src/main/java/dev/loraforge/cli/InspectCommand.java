@@ -74,7 +74,8 @@ final class InspectCommand implements Callable<Integer> {
                         + (files == 1 ? "1 " + kind + " file" : files + " " + kind + " shards")
                         + m.bnb().map(b -> ", bitsandbytes-quantized").orElse("");
                 quantization = ModelQuantization.of(m).orElse(null);
-                model(out, m, config, what);
+                // sizes and shapes need no dequantization
+                model(out, quantization == null ? m : ModelQuantization.shapesOnly(m), config, what);
             }
         } else {
             throw new UsageException(path + ": not a model folder, adapter folder, .safetensors, .bin or .gguf file");

@@ -4,7 +4,12 @@ import dev.loraforge.format.ModelSource;
 import dev.loraforge.quant.bnb.BnbConfig;
 import dev.loraforge.quant.bnb.BnbQuantState;
 import dev.loraforge.quant.bnb.BnbTensorSource;
+import dev.loraforge.tensor.DType;
+import dev.loraforge.tensor.Shape;
+import dev.loraforge.tensor.TensorSource;
 import dev.loraforge.tensor.TensorView;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,6 +48,53 @@ record ModelQuantization(BnbConfig config, int fourBit, int int8, List<String> t
         return Optional.of(new ModelQuantization(m.bnbConfig().orElseThrow(), b.fourBitWeights().size(),
                 b.int8Weights().size(), new ArrayList<>(types), new ArrayList<>(blocks), new ArrayList<>(dtypes), nested,
                 stored));
+    }
+
+    /**
+     * The model's names, dtypes and shapes as its dequantized weights have them, without dequantizing: quantized
+     * weights share one zero buffer. For size and shape facts only; the values are not the weights.
+     */
+    static TensorSource shapesOnly(ModelSource m) {
+        BnbTensorSource b = m.bnb().orElseThrow();
+        Map<String, TensorView> views = new LinkedHashMap<>();
+        long largest = 0;
+        for (String n : b.names()) {
+            if (b.isQuantized(n)) {
+                largest = Math.max(largest, shapeOf(b, n).byteCount(dtypeOf(b, n)));
+            }
+        }
+        MemorySegment zeros = Arena.ofAuto().allocate(Math.max(1, largest), 8);
+        for (String n : b.names()) {
+            if (b.isQuantized(n)) {
+                Shape shape = shapeOf(b, n);
+                DType dtype = dtypeOf(b, n);
+                views.put(n, new TensorView(n, dtype, shape, zeros.asSlice(0, shape.byteCount(dtype))));
+            }
+        }
+        return new TensorSource() {
+            @Override
+            public List<String> names() {
+                return b.names();
+            }
+
+            @Override
+            public Optional<TensorView> find(String name) {
+                TensorView v = views.get(name);
+                return v != null ? Optional.of(v) : b.find(name);
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    private static Shape shapeOf(BnbTensorSource b, String n) {
+        return b.quantState(n).map(q -> new Shape(q.shape())).orElseGet(() -> b.raw().get(n).shape());
+    }
+
+    private static DType dtypeOf(BnbTensorSource b, String n) {
+        return b.quantState(n).map(BnbQuantState::dtype).orElse(DType.F32); // int8 dequantizes to float32
     }
 
     String describe() {
