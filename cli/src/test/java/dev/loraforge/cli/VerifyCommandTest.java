@@ -236,4 +236,21 @@ class VerifyCommandTest {
             assertThat(r.out()).contains("verdict: EQUIVALENT (" + dt.toUpperCase(java.util.Locale.ROOT) + " thresholds");
         }
     }
+
+    /** A QLoRA base (NF4, dequantized to BF16 as bitsandbytes does) merged to BF16 verifies as a BF16 merge; --forced-4bit as NF4. */
+    @Test
+    void qloraBaseMergeVerifies() {
+        Path nf4 = dev.loraforge.testing.QloraBases.write(dev.loraforge.testing.QloraBases.Kind.NF4_DQ,
+                dev.loraforge.tensor.DType.BF16, tmp.resolve("nf4").resolve("tinystories-260k"));
+        Path lora = FixtureFiles.adapter("tinystories-260k/lora-r4", tmp.resolve("lora-r4"));
+        GenerateCommandTest.Run r = run("merge", "--base", nf4.toString(), "--adapter", lora.toString(),
+                "--out", tmp.resolve("merged").toString(), "--verify", "--quiet");
+        assertThat(r.code()).as(r.out() + r.err()).isEqualTo(ExitCodes.OK);
+        assertThat(r.out()).contains("verdict: EQUIVALENT (BF16-merge thresholds");
+        GenerateCommandTest.Run forced = run("merge", "--base", nf4.toString(), "--adapter", lora.toString(),
+                "--out", tmp.resolve("forced").toString(), "--forced-4bit", "--verify", "--quiet");
+        // re-quantized to NF4 after the merge: judged as a 4-bit model
+        assertThat(forced.code()).as(forced.out() + forced.err()).isEqualTo(ExitCodes.OK);
+        assertThat(forced.out()).contains("verdict: EQUIVALENT (NF4 thresholds");
+    }
 }

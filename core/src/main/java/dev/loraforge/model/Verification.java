@@ -185,7 +185,8 @@ public final class Verification {
         }
         long bytes = 0;
         try (var files = java.nio.file.Files.list(model)) {
-            for (Path p : files.filter(p -> p.getFileName().toString().endsWith(".safetensors")).toList()) {
+            for (Path p : files.filter(p -> p.getFileName().toString().endsWith(".safetensors")
+                    || p.getFileName().toString().endsWith(".bin")).toList()) {
                 bytes += java.nio.file.Files.size(p);
             }
         }
@@ -227,6 +228,9 @@ public final class Verification {
     static String kind(VerifyModel ref, VerifyModel cand) {
         if (cand.floatType == null) {
             return cand.storage;   // a quantized GGUF: Q8_0, Q4_K_M, ...
+        }
+        if (cand.bnbKind.isPresent()) {
+            return cand.bnbKind.get(); // a bitsandbytes folder, e.g. merge --forced-4bit
         }
         DType r = ref.floatType == null ? DType.F32 : ref.floatType;
         DType c = cand.floatType;

@@ -4,12 +4,12 @@ import com.fasterxml.jackson.jr.ob.JSON;
 import dev.loraforge.adapter.AdapterCheck;
 import dev.loraforge.adapter.LoraAdapter;
 import dev.loraforge.convert.HfConfig;
+import dev.loraforge.format.ModelSource;
 import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.format.gguf.GgufFile;
 import dev.loraforge.format.gguf.GgufTensor;
 import dev.loraforge.format.gguf.GgufValue;
 import dev.loraforge.format.gguf.GgufValueType;
-import dev.loraforge.format.safetensors.ModelFiles;
 import dev.loraforge.merge.LowRankKernel;
 import dev.loraforge.merge.MergePlan;
 import dev.loraforge.merge.WeightedAdapter;
@@ -47,11 +47,12 @@ final class VerifyModel implements AutoCloseable {
     final StructuralDiff.Side side;
     final String storage;               // GGUF file type name (Q4_K_M, F32, ...) or the folder's dtype
     final DType floatType;              // the folder's (widest-count) weight dtype; null for quantized GGUFs
+    final Optional<String> bnbKind;     // NF4, FP4 or INT8 for a bitsandbytes folder (its weights dequantized)
     private final List<AutoCloseable> resources;
 
     private VerifyModel(Verification.Spec spec, LlamaModel model, Tokenizer tokenizer, String tokenizerSource,
                         Optional<String> chatTemplate, StructuralDiff.Side side, String storage, DType floatType,
-                        List<AutoCloseable> resources) {
+                        Optional<String> bnbKind, List<AutoCloseable> resources) {
         this.spec = spec;
         this.model = model;
         this.tokenizer = tokenizer;
@@ -60,6 +61,7 @@ final class VerifyModel implements AutoCloseable {
         this.side = side;
         this.storage = storage;
         this.floatType = floatType;
+        this.bnbKind = bnbKind;
         this.resources = resources;
     }
 
@@ -113,7 +115,7 @@ final class VerifyModel implements AutoCloseable {
         Tokenizer tok = Tokenizers.fromGgufMetadata(key -> f.find(key).map(VerifyModel::plain).orElse(null));
         Optional<String> template = f.find("tokenizer.chat_template").map(VerifyModel::plain).map(Object::toString);
         return new VerifyModel(spec, model, tok, spec.model().getFileName() + " metadata", template,
-                new StructuralDiff.Side(weights, types, unmapped), storage, floatType, resources);
+                new StructuralDiff.Side(weights, types, unmapped), storage, floatType, Optional.empty(), resources);
     }
 
     private static int storageId(GgufFile f) {
@@ -123,7 +125,8 @@ final class VerifyModel implements AutoCloseable {
     private static VerifyModel openFolder(Verification.Spec spec, List<LoraAdapter> adapters, List<AutoCloseable> resources,
                                           boolean inPlace) throws IOException {
         LlamaConfig config = LlamaConfig.read(spec.model());
-        ModelFiles files = ModelFiles.open(spec.model());
+        // safetensors, PyTorch .bin or a bitsandbytes (QLoRA) base, as every command opens a model folder
+        ModelSource files = ModelSource.open(spec.model());
         resources.add(files);
         LlamaModel model = withAdapters(config, files, adapters, inPlace ? LinearFactory.IN_PLACE : LinearFactory.DENSE);
         Map<DType, Long> counts = new EnumMap<>(DType.class);
@@ -149,8 +152,11 @@ final class VerifyModel implements AutoCloseable {
             ops.forEach((n, op) -> types.put(n, op.outType().toString()));
         }
         TensorSource diff = adapters.isEmpty() ? files : merged(spec.model(), ops, adapters.size());
+        Optional<String> bnb = files.bnbConfig().map(c -> c.loadIn8bit() ? "INT8"
+                : c.quantType().map(Enum::name).orElse("NF4"));
         return new VerifyModel(spec, model, tok, tokDir.toString(), chatTemplate(tokDir),
-                new StructuralDiff.Side(diff, types, List.of()), main.toString(), main, resources);
+                new StructuralDiff.Side(diff, types, List.of()), bnb.map(k -> k + " (bitsandbytes, as " + main + ")")
+                .orElse(main.toString()), main, bnb, resources);
     }
 
     /** Base weights with each adapter applied unmerged (adapters stack: each wraps the previous). */
@@ -235,7 +241,7 @@ final class VerifyModel implements AutoCloseable {
         };
     }
 
-    private static Map<String, MergePlan.Op> mergeOps(Path dir, ModelFiles files, List<LoraAdapter> adapters) {
+    private static Map<String, MergePlan.Op> mergeOps(Path dir, ModelSource files, List<LoraAdapter> adapters) {
         List<WeightedAdapter> weighted = adapters.stream().map(a -> new WeightedAdapter(a, 1.0)).toList();
         MergePlan plan = MergePlan.build(new AdapterCheck.Base(dir, files, HfConfig.read(dir).params()), weighted, null);
         Map<String, MergePlan.Op> ops = new LinkedHashMap<>();

@@ -53,6 +53,9 @@ public record VerifyThresholds(String kind, double maxKlMean, double maxKlMax, d
         add("Q4_K_S", 0.12, INF, 0.80, "measured 1.2e-02 / 97.7% (stories260K), 93.2% top-1 (tiny-llama); llama.cpp L3 8B 0.044");
         add("Q4_1", 0.2, INF, 0.80, "measured 2.3e-03 / 96.2% (tiny-llama); llama.cpp L3 8B 0.073");
         add("Q4_0", 0.2, INF, 0.80, "measured 3.6e-03 / 84.8% (tiny-llama); llama.cpp L3 8B 0.074");
+        add("NF4", 0.2, INF, 0.80, "measured 1.9e-02 / 94.7% (stories260K NF4 base + lora-r4, merge --forced-4bit); as Q4_0");
+        add("FP4", 0.2, INF, 0.80, "as NF4 and Q4_0 (not measured)");
+        add("INT8", 1e-2, INF, 0.95, "as Q8_0 (not measured)");
         add("Q3_K_L", 0.25, INF, 0.75, "measured 4.5e-02 / 92.4% (stories260K), 90.2% top-1 (tiny-llama); llama.cpp L3 8B 0.089");
         add("Q3_K_M", 0.3, INF, 0.75, "measured 4.4e-02 / 92.4% (stories260K), 86.4% top-1 (tiny-llama); llama.cpp L3 8B 0.104");
         add("Q3_K_S", 0.6, INF, 0.45, "measured 5.8e-02 / 87.9% (stories260K), 50.8% top-1 (tiny-llama); llama.cpp L3 8B 0.236");
