@@ -132,6 +132,10 @@ class MergeCommand implements Callable<Integer> {
                 new dev.loraforge.model.Verification.Spec(merged, List.of()), List.of(), 512, false, null, null, null, null);
         // with --json the verdict goes to stderr so stdout stays one JSON document
         PrintWriter w = json ? spec.commandLine().getErr() : o;
+        if (result.compared()) {
+            w.printf(Locale.ROOT, "verify against base + adapter%s run unmerged: %s, perplexity %.4f vs %.4f%n",
+                    adapters.size() == 1 ? "" : "s", result.logits(), result.pplReference(), result.pplCandidate());
+        }
         w.println(result.verdictLine());
         w.flush();
         return result.equivalent() ? ExitCodes.OK : ExitCodes.NOT_EQUIVALENT;
