@@ -163,12 +163,14 @@ public final class ModelMerger {
                 try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(shard.fileName()), Map.of("format", "pt"),
                         shard.tensors(), false)) {
                     try {
+                        pipeline.syncWith(w::syncData);
                         for (TensorSpec t : w.tensors()) {
                             pipeline.submit(byName.get(t.name()), w.slot(t.name()));
                         }
                         pipeline.finish();
                     } finally {
                         pipeline.quiesce(); // nothing may write to the file once it is discarded
+                        pipeline.syncWith(null);
                     }
                     w.commit();
                 }
