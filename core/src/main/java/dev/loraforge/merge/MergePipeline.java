@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -29,11 +30,18 @@ import java.util.concurrent.atomic.AtomicReference;
 final class MergePipeline implements AutoCloseable {
     static final long TASK_BYTES = 1L << 20;
     static final long COPY_BYTES = 8L << 20;
+    /** Written bytes after which the file's data is synced in the background (so commit has little to wait for). */
+    static final long SYNC_BYTES = 256L << 20;
 
     /** Called on the submitting thread when all of a tensor's bytes are written, in submission order. */
     @FunctionalInterface
     interface TensorDone {
         void done(String name, long bytes);
+    }
+
+    @FunctionalInterface
+    interface IoAction {
+        void run() throws IOException;
     }
 
     @FunctionalInterface
@@ -53,6 +61,10 @@ final class MergePipeline implements AutoCloseable {
     private final Arena arena = Arena.ofShared();
     private final ConcurrentLinkedQueue<MemorySegment> buffers = new ConcurrentLinkedQueue<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final ExecutorService syncer;
+    private final Semaphore syncing = new Semaphore(1);
+    private final AtomicLong unsynced = new AtomicLong();
+    private volatile IoAction sync;
 
     MergePipeline(int threads, LowRankKernel kernel, TensorDone onDone) {
         this.kernel = kernel;
@@ -65,6 +77,36 @@ final class MergePipeline implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.syncer = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "loraforge-sync");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Sets what syncs the current output file's written data to disk (fdatasync), run in the background
+     * every {@value #SYNC_BYTES} bytes so the disk writes overlap the computing; null for none.
+     */
+    void syncWith(IoAction action) {
+        sync = action;
+        unsynced.set(0);
+    }
+
+    private void wrote(long bytes) {
+        IoAction s = sync;
+        if (s != null && unsynced.addAndGet(bytes) >= SYNC_BYTES && syncing.tryAcquire()) {
+            unsynced.set(0);
+            syncer.execute(() -> {
+                try {
+                    s.run();
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                } finally {
+                    syncing.release();
+                }
+            });
+        }
     }
 
     /** Queues the tasks that fill {@code slot} with {@code op}'s result; blocks while enough are queued. */
@@ -91,6 +133,7 @@ final class MergePipeline implements AutoCloseable {
                             MemorySegment out = buf.asSlice(0, (r1 - r0) * rowBytes);
                             TensorMerge.mergeRows(u.base(), f.terms(), f.magnitude(), u.outType(), r0, r1, out, kernel);
                             slot.write(r0 * rowBytes, out);
+                            wrote(out.byteSize());
                         } finally {
                             release(buf);
                         }
@@ -111,6 +154,7 @@ final class MergePipeline implements AutoCloseable {
                 long at = off;
                 run(p, () -> {
                     slot.write(at, part);
+                    wrote(part.byteSize());
                     unload(part);
                 });
             }
@@ -130,6 +174,7 @@ final class MergePipeline implements AutoCloseable {
                     MemorySegment out = buf.asSlice(0, (long) len * outBytes);
                     TensorMerge.convertRange(src, outType, e0, len, out);
                     slot.write(e0 * outBytes, out);
+                    wrote(out.byteSize());
                 } finally {
                     release(buf);
                 }
@@ -178,6 +223,8 @@ final class MergePipeline implements AutoCloseable {
     void quiesce() {
         inFlight.acquireUninterruptibly(permits);
         inFlight.release(permits);
+        syncing.acquireUninterruptibly(); // no task is left to start another
+        syncing.release();
     }
 
     private void report(boolean all) {
@@ -223,6 +270,7 @@ final class MergePipeline implements AutoCloseable {
     public void close() {
         quiesce();
         pool.shutdown();
+        syncer.shutdown();
         arena.close();
     }
 }

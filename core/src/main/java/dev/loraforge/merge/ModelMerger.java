@@ -31,8 +31,9 @@ import java.util.Optional;
  * Merges adapters into a Hugging Face model folder and saves the result like transformers'
  * {@code save_pretrained}: streamed from the mapped base into the output shards in tasks of about a MiB
  * (see {@link MergePipeline}; peak memory a few buffers, whatever the model size), shards of at most
- * {@code maxShardBytes} with {@code model.safetensors.index.json}, config with dtype and tying updated, generation config and tokenizer files copied (the adapter's own tokenizer
- * files win), and {@code loraforge.json} recording the inputs. Everything is written into a temporary
+ * {@code maxShardBytes} with {@code model.safetensors.index.json}, config with dtype and tying updated,
+ * generation config and tokenizer files copied (the adapter's own tokenizer files win), and
+ * {@code loraforge.json} recording the inputs. Everything is written into a temporary
  * sibling folder that is renamed into place only when complete.
  */
 public final class ModelMerger {
@@ -202,12 +203,14 @@ public final class ModelMerger {
                 try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(shard.fileName()), Map.of("format", "pt"),
                         shard.tensors(), false)) {
                     try {
+                        pipeline.syncWith(w::syncData);
                         for (TensorSpec t : w.tensors()) {
                             pipeline.submit(byName.get(t.name()), w.slot(t.name()));
                         }
                         pipeline.finish();
                     } finally {
                         pipeline.quiesce(); // nothing may write to the file once it is discarded
+                        pipeline.syncWith(null);
                     }
                     w.commit();
                 }

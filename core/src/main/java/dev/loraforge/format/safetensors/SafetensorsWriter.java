@@ -396,6 +396,14 @@ public final class SafetensorsWriter implements AutoCloseable {
         return missing;
     }
 
+    /**
+     * Syncs the data written so far to disk (fdatasync), e.g. from a background thread while more is written,
+     * so that {@link #commit()} has little left to wait for. Safe alongside positioned writes.
+     */
+    public void syncData() throws IOException {
+        out.channel().force(false);
+    }
+
     /** Checks every tensor was filled, flushes, syncs and renames into place. */
     public synchronized void commit() throws IOException {
         if (committed || closed) {
