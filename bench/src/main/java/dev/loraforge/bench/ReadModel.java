@@ -32,7 +32,8 @@ public final class ReadModel {
                 TensorView v = model.get(name);
                 sum = sum * 31 + checksum(v.data());
                 bytes += v.byteSize();
-                // streaming commands drop each tensor's pages from the process once done, so RSS stays small
+                // streaming commands drop pages from the process once read (the page cache keeps them), so RSS
+                // stays small: checksum() unloads chunk by chunk, here the unaligned tail
                 if (v.data().isMapped()) {
                     v.data().unload();
                 }
@@ -57,6 +58,9 @@ public final class ReadModel {
             long r = acc.reduceLanes(VectorOperators.XOR);
             for (; i < end; i += 8) {
                 r = Long.rotateLeft(r, 1) ^ seg.get(I64, i);
+            }
+            if (seg.isMapped() && end > from) {
+                seg.asSlice(from, end - from).unload(); // each chunk's pages leave the process once read
             }
             return r * (c + 1);
         }).reduce(0, Long::sum);

@@ -4,7 +4,7 @@ import dev.loraforge.adapter.AdapterCheck;
 import dev.loraforge.adapter.CheckReport;
 import dev.loraforge.adapter.LoraAdapter;
 import dev.loraforge.adapter.LoraModule;
-import dev.loraforge.format.safetensors.ModelFiles;
+import dev.loraforge.format.ModelSource;
 import dev.loraforge.io.PythonJson;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -38,7 +38,7 @@ final class CheckCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Path baseDir = MergeCommand.resolveBase(base, adapter);
         PrintWriter out = spec.commandLine().getOut();
-        try (ModelFiles files = ModelFiles.open(baseDir); LoraAdapter a = LoraAdapter.open(adapter)) {
+        try (ModelSource files = ModelSource.open(baseDir); LoraAdapter a = LoraAdapter.open(adapter)) {
             Path dir = Files.isDirectory(baseDir) ? baseDir : baseDir.toAbsolutePath().getParent();
             Map<String, Object> config = Files.isRegularFile(dir.resolve("config.json"))
                     ? PythonJson.parseObject(Files.readString(dir.resolve("config.json"))) : Map.of();

@@ -4,7 +4,7 @@ import dev.loraforge.adapter.LoraAdapter;
 import dev.loraforge.format.gguf.GgufFile;
 import dev.loraforge.format.gguf.GgufValue;
 import dev.loraforge.format.gguf.GgufValueType;
-import dev.loraforge.format.safetensors.ModelFiles;
+import dev.loraforge.format.ModelSource;
 import dev.loraforge.model.GgufLlama;
 import dev.loraforge.model.Generator;
 import dev.loraforge.model.LlamaConfig;
@@ -91,7 +91,7 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         LlamaConfig config = LlamaConfig.read(model);
-        try (ModelFiles files = ModelFiles.open(model);
+        try (ModelSource files = ModelSource.open(model);
              LoraAdapter lora = adapter == null ? null : LoraAdapter.open(adapter)) {
             LinearFactory f = inPlace(config) ? LinearFactory.IN_PLACE : LinearFactory.DENSE;
             LlamaModel m = lora == null ? LlamaModel.load(config, files, f) : UnmergedLora.load(config, files, lora, f);

@@ -4,7 +4,7 @@ import dev.loraforge.adapter.AdapterConfig;
 import dev.loraforge.adapter.LoraAdapter;
 import dev.loraforge.adapter.LoraModule;
 import dev.loraforge.format.gguf.GgufFile;
-import dev.loraforge.format.safetensors.ModelFiles;
+import dev.loraforge.format.ModelSource;
 import dev.loraforge.format.safetensors.SafetensorsFile;
 import dev.loraforge.inspect.ModelFacts;
 import dev.loraforge.io.PythonJson;
@@ -31,7 +31,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "inspect", description = "Show what a model folder, PEFT adapter folder, .safetensors or .gguf file holds.")
+@Command(name = "inspect", description = "Show what a model folder (safetensors, PyTorch .bin, bitsandbytes 4-bit/8-bit),"
+        + " PEFT adapter folder, .safetensors, .bin or .gguf file holds.")
 final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -62,24 +63,33 @@ final class InspectCommand implements Callable<Integer> {
             try (SafetensorsFile f = SafetensorsFile.open(path)) {
                 model(out, f, Map.of(), "safetensors file");
             }
-        } else if (Files.isDirectory(path)) {
-            try (ModelFiles m = ModelFiles.open(path)) {
-                Path cfg = path.resolve("config.json");
+        } else if (Files.isDirectory(path) || path.toString().endsWith(".bin")) {
+            try (ModelSource m = ModelSource.open(path)) {
+                Path cfg = m.root().resolve("config.json");
                 Map<String, Object> config = Files.isRegularFile(cfg)
                         ? PythonJson.parseObject(Files.readString(cfg)) : Map.of();
-                String what = "Hugging Face model, " + (m.files().size() == 1 ? "1 safetensors file"
-                        : m.files().size() + " safetensors shards");
-                model(out, m, config, what);
+                int files = m.fileNames().size();
+                String kind = m.storage() == ModelSource.Storage.SAFETENSORS ? "safetensors" : "PyTorch .bin";
+                String what = (Files.isDirectory(path) ? "Hugging Face model, " : "")
+                        + (files == 1 ? "1 " + kind + " file" : files + " " + kind + " shards")
+                        + m.bnb().map(b -> ", bitsandbytes-quantized").orElse("");
+                quantization = ModelQuantization.of(m).orElse(null);
+                // sizes and shapes need no dequantization
+                model(out, quantization == null ? m : ModelQuantization.shapesOnly(m), config, what);
             }
         } else {
-            throw new UsageException(path + ": not a model folder, adapter folder, .safetensors or .gguf file");
+            throw new UsageException(path + ": not a model folder, adapter folder, .safetensors, .bin or .gguf file");
         }
         out.flush();
         return ExitCodes.OK;
     }
 
+    /** The bitsandbytes facts of the model being shown, or null. */
+    private ModelQuantization quantization;
+
     private void model(PrintWriter out, TensorSource src, Map<String, Object> config, String what) {
-        ModelFacts f = ModelFacts.of(config, src, GgufEstimate.of(path, config, src));
+        GgufEstimate.Result gguf = GgufEstimate.of(path, config, src);
+        ModelFacts f = ModelFacts.of(config, src, gguf.bytes());
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("path", path.toString());
@@ -106,7 +116,11 @@ final class InspectCommand implements Callable<Integer> {
             est.put("merged_16bit", f.estimates().merged16Bytes());
             est.put("merged_16bit_shards_5GB", f.estimates().merged16Shards());
             f.estimates().ggufBytes().forEach((k, v) -> est.put("gguf_" + k, v));
+            gguf.unavailable().forEach((k, v) -> est.put("gguf_" + k + "_unavailable", v));
             m.put("estimated_output_bytes", est);
+            if (quantization != null) {
+                m.put("quantization", quantization.toJson());
+            }
             out.println(PythonJson.write(m, 2, false));
             return;
         }
@@ -125,7 +139,11 @@ final class InspectCommand implements Callable<Integer> {
         rows.add(new String[] {"parameters", num(f.parameters()) + " (" + ModelFacts.sizeLabel(f.parameters()) + ")"});
         StringBuilder dt = new StringBuilder();
         f.dtypeBytes().forEach((k, v) -> dt.append(dt.isEmpty() ? "" : ", ").append(k.name()).append(' ').append(bytes(v)));
-        rows.add(new String[] {"tensors", num(f.tensorCount()) + ": " + dt});
+        rows.add(new String[] {"tensors", num(f.tensorCount()) + ": " + dt
+                + (quantization != null ? " (dequantized; as stored: " + quantization.storedBytes() + ")" : "")});
+        if (quantization != null) {
+            rows.add(new String[] {"quantization", quantization.describe()});
+        }
         print(out, rows);
         out.println("estimated output sizes:");
         List<String[]> est = new ArrayList<>();
@@ -133,7 +151,8 @@ final class InspectCommand implements Callable<Integer> {
         int shards = f.estimates().merged16Shards();
         est.add(new String[] {"merged 16-bit safetensors", bytes(f.estimates().merged16Bytes()) + " ("
                 + (shards == 1 ? "1 file" : shards + " shards of 5 GB") + ")"});
-        f.estimates().ggufBytes().forEach((k, v) -> est.add(new String[] {"GGUF " + k, bytes(v)}));
+        f.estimates().ggufBytes().forEach((k, v) -> est.add(new String[] {"GGUF " + k + " (tensor data)", bytes(v)}));
+        gguf.unavailable().forEach((k, v) -> est.add(new String[] {"GGUF " + k, "cannot be made: " + v}));
         print(out, est);
     }
 

@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 ConvertBinCommand.class,
                 GgufCommand.class,
                 GgufLoraCommand.class,
+                VerifyCommand.class,
         })
 public final class Main implements Runnable {
 

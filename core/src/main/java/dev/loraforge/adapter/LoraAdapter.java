@@ -26,6 +26,8 @@ import java.util.Map;
  */
 public final class LoraAdapter implements AutoCloseable {
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
+    /** Read (through the restricted unpickler) only when there is no {@link #WEIGHTS_FILE}. */
+    public static final String BIN_FILE = "adapter_model.bin";
     public static final String PREFIX = "base_model.model.";
 
     private final Path dir;
@@ -43,7 +45,10 @@ public final class LoraAdapter implements AutoCloseable {
         this.fullTensors = Map.copyOf(fullTensors);
     }
 
-    /** Opens a PEFT adapter folder (adapter_config.json + adapter_model.safetensors). */
+    /**
+     * Opens a PEFT adapter folder: adapter_config.json + adapter_model.safetensors, or, as PEFT falls back,
+     * adapter_model.bin (read with the restricted unpickler: no code runs).
+     */
     public static LoraAdapter open(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             if (Files.exists(dir)) {
@@ -53,12 +58,14 @@ public final class LoraAdapter implements AutoCloseable {
         }
         AdapterConfig config = AdapterConfig.read(dir);
         Path weights = dir.resolve(WEIGHTS_FILE);
-        if (!Files.isRegularFile(weights)) {
-            boolean bin = Files.exists(dir.resolve("adapter_model.bin"));
-            throw new AdapterException(Kind.MISSING_FILE, weights + ": no adapter_model.safetensors"
-                    + (bin ? " (adapter_model.bin is a pickle file, which loraforge does not load; re-save with safe_serialization=True)" : ""));
+        TensorSource file;
+        if (Files.isRegularFile(weights)) {
+            file = SafetensorsFile.open(weights);
+        } else if (Files.isRegularFile(dir.resolve(BIN_FILE))) {
+            file = dev.loraforge.format.torch.TorchFile.open(dir.resolve(BIN_FILE));
+        } else {
+            throw new AdapterException(Kind.MISSING_FILE, dir + ": neither " + WEIGHTS_FILE + " nor " + BIN_FILE);
         }
-        SafetensorsFile file = SafetensorsFile.open(weights);
         try {
             return of(dir, config, file);
         } catch (RuntimeException e) {
@@ -69,7 +76,8 @@ public final class LoraAdapter implements AutoCloseable {
 
     /** Groups the tensors by module and checks each module is complete and has the config's rank. */
     public static LoraAdapter of(Path dir, AdapterConfig config, TensorSource tensors) {
-        String src = dir == null ? "adapter" : dir.resolve(WEIGHTS_FILE).toString();
+        String src = dir == null ? "adapter" : dir.resolve(Files.isRegularFile(dir.resolve(WEIGHTS_FILE))
+                || !Files.isRegularFile(dir.resolve(BIN_FILE)) ? WEIGHTS_FILE : BIN_FILE).toString();
         Map<String, TensorView[]> parts = new LinkedHashMap<>(); // module -> A, B, magnitude
         Map<String, Boolean> embedding = new LinkedHashMap<>();
         Map<String, TensorView> full = new LinkedHashMap<>();

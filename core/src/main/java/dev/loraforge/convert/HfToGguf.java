@@ -2,6 +2,7 @@ package dev.loraforge.convert;
 
 import dev.loraforge.adapter.AdapterCheck;
 import dev.loraforge.adapter.LoraAdapter;
+import dev.loraforge.format.ModelSource;
 import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.format.gguf.GgufWriter;
 import dev.loraforge.format.safetensors.ModelFiles;
@@ -119,7 +120,14 @@ public final class HfToGguf {
      */
     public static List<String> converterOrder(TensorSource src) {
         List<String> names = new ArrayList<>(src.names());
-        if (src instanceof ModelFiles mf) {
+        if (src instanceof ModelSource ms && ms.storage() == ModelSource.Storage.PYTORCH_BIN) {
+            // torch.load'ed parts in file-name order, each part's state dict in its own order
+            names.clear();
+            ms.namesByFile().values().forEach(names::addAll);
+        } else if (src instanceof ModelSource ms) {
+            names.clear();
+            ms.namesByFile().values().forEach(part -> part.stream().sorted().forEach(names::add));
+        } else if (src instanceof ModelFiles mf) {
             names.sort(Comparator.comparing((String n) -> mf.fileOf(n).map(SafetensorsFile::path)
                     .map(p -> p.getFileName().toString()).orElse("")).thenComparing(Comparator.naturalOrder()));
         } else {
@@ -396,12 +404,12 @@ public final class HfToGguf {
     public static Summary convert(Path modelDir, List<AdapterSpec> adapters, Path out, OutputType type,
                                   boolean overwrite, Progress progress) throws IOException {
         if (adapters.isEmpty()) {
-            try (ModelFiles src = ModelFiles.open(modelDir)) {
+            try (ModelSource src = ModelSource.open(modelDir, scratchFor(out))) {
                 return write(plan(modelDir, src, type), src::get, out, overwrite, progress);
             }
         }
         List<LoraAdapter> opened = new ArrayList<>();
-        try (ModelFiles src = ModelFiles.open(modelDir)) {
+        try (ModelSource src = ModelSource.open(modelDir, scratchFor(out))) {
             List<WeightedAdapter> weighted = new ArrayList<>();
             for (AdapterSpec a : adapters) {
                 LoraAdapter la = LoraAdapter.open(a.dir());
@@ -439,9 +447,15 @@ public final class HfToGguf {
         }
     }
 
+    /** Where a bitsandbytes base's dequantized weights spill: beside the output file. */
+    private static Path scratchFor(Path out) {
+        Path dir = out.toAbsolutePath().getParent();
+        return dir != null && Files.isDirectory(dir) ? dir : null;
+    }
+
     /** Converts a model folder without adapters. */
     public static Summary convert(Path modelDir, Path out, OutputType type, boolean overwrite) throws IOException {
-        try (ModelFiles src = ModelFiles.open(modelDir)) {
+        try (ModelSource src = ModelSource.open(modelDir, scratchFor(out))) {
             Plan plan = plan(modelDir, src, type);
             return write(plan, src::get, out, overwrite);
         }

@@ -54,8 +54,8 @@ public final class PythonJson {
                 }
                 List<? extends Map.Entry<?, ?>> entries = List.copyOf(m.entrySet());
                 if (sort) {
-                    entries = entries.stream().sorted((a, b) -> String.valueOf(a.getKey())
-                            .compareTo(String.valueOf(b.getKey()))).toList();
+                    entries = entries.stream().sorted((a, b) -> compareCodePoints(String.valueOf(a.getKey()),
+                            String.valueOf(b.getKey()))).toList();
                 }
                 sb.append('{');
                 boolean first = true;
@@ -86,6 +86,22 @@ public final class PythonJson {
             }
             default -> throw new IllegalArgumentException("cannot write " + v.getClass().getName() + " as JSON");
         }
+    }
+
+    /** Python sorts str keys by code point (Java's String order is by UTF-16 unit). */
+    public static int compareCodePoints(String a, String b) {
+        int i = 0;
+        int j = 0;
+        while (i < a.length() && j < b.length()) {
+            int ca = a.codePointAt(i);
+            int cb = b.codePointAt(j);
+            if (ca != cb) {
+                return Integer.compare(ca, cb);
+            }
+            i += Character.charCount(ca);
+            j += Character.charCount(cb);
+        }
+        return Integer.compare(a.length() - i, b.length() - j);
     }
 
     private static void newline(StringBuilder sb, int indent, int depth) {
@@ -127,7 +143,13 @@ public final class PythonJson {
         if (d == 0) {
             return (1 / d < 0) ? "-0.0" : "0.0";
         }
-        BigDecimal bd = new BigDecimal(Double.toString(d)).stripTrailingZeros();
+        BigDecimal bd = new BigDecimal(Double.toString(d)).stripTrailingZeros(); // shortest digits...
+        if (bd.precision() == 2) { // ...except Java keeps 2 digits where 1 would do (4.9E-324 vs Python 5e-324)
+            BigDecimal one = bd.round(new java.math.MathContext(1, java.math.RoundingMode.HALF_EVEN));
+            if (Double.parseDouble(one.toString()) == d) {
+                bd = one.stripTrailingZeros();
+            }
+        }
         String digits = bd.unscaledValue().abs().toString();
         int exp10 = digits.length() - 1 - bd.scale(); // value = d.ddd × 10^exp10
         String sign = d < 0 ? "-" : "";

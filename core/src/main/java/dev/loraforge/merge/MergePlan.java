@@ -166,18 +166,27 @@ public final class MergePlan {
             case Copy c -> TensorMerge.convert(c.source(), c.outType(), out);
             case Replace r -> TensorMerge.convert(r.source(), r.outType(), out);
             case Update u -> {
-                List<LowRankTerm> terms = new ArrayList<>();
-                double[] magnitude = null;
-                for (Part p : u.parts()) {
-                    LoraModule m = p.module();
-                    terms.add(LowRankTerm.of(m.a(), m.b(), p.transposed(), p.scale()));
-                    if (m.magnitude() != null) {
-                        magnitude = new double[Math.toIntExact(m.magnitude().elementCount())];
-                        m.magnitude().readDoubles(0, magnitude, 0, magnitude.length);
-                    }
-                }
-                TensorMerge.merge(u.base(), terms, magnitude, u.outType(), out, kernel);
+                Factors f = factors(u);
+                TensorMerge.merge(u.base(), f.terms(), f.magnitude(), u.outType(), out, kernel);
             }
         }
+    }
+
+    /** An update's factors widened to float64 once per tensor, and its DoRA magnitude (or null). */
+    record Factors(List<LowRankTerm> terms, double[] magnitude) {
+    }
+
+    static Factors factors(Update u) {
+        List<LowRankTerm> terms = new ArrayList<>();
+        double[] magnitude = null;
+        for (Part p : u.parts()) {
+            LoraModule m = p.module();
+            terms.add(LowRankTerm.of(m.a(), m.b(), p.transposed(), p.scale()));
+            if (m.magnitude() != null) {
+                magnitude = new double[Math.toIntExact(m.magnitude().elementCount())];
+                m.magnitude().readDoubles(0, magnitude, 0, magnitude.length);
+            }
+        }
+        return new Factors(terms, magnitude);
     }
 }

@@ -3,7 +3,7 @@ package dev.loraforge.merge;
 import dev.loraforge.adapter.AdapterCheck;
 import dev.loraforge.adapter.CheckReport;
 import dev.loraforge.adapter.LoraAdapter;
-import dev.loraforge.format.safetensors.ModelFiles;
+import dev.loraforge.format.ModelSource;
 import dev.loraforge.format.safetensors.SafetensorsWriter;
 import dev.loraforge.format.safetensors.ShardIndex;
 import dev.loraforge.format.safetensors.ShardPlan;
@@ -25,13 +25,15 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Merges adapters into a Hugging Face model folder and saves the result like transformers'
- * {@code save_pretrained}: one tensor at a time from the mapped base into mapped output shards (peak memory
- * a few tensors), shards of at most {@code maxShardBytes} with {@code model.safetensors.index.json}, config
- * with dtype and tying updated, generation config and tokenizer files copied (the adapter's own tokenizer
- * files win), and {@code loraforge.json} recording the inputs. Everything is written into a temporary
+ * {@code save_pretrained}: streamed from the mapped base into the output shards in tasks of about a MiB
+ * (see {@link MergePipeline}; peak memory a few buffers, whatever the model size), shards of at most
+ * {@code maxShardBytes} with {@code model.safetensors.index.json}, config with dtype and tying updated,
+ * generation config and tokenizer files copied (the adapter's own tokenizer files win), and
+ * {@code loraforge.json} recording the inputs. Everything is written into a temporary
  * sibling folder that is renamed into place only when complete.
  */
 public final class ModelMerger {
@@ -44,9 +46,17 @@ public final class ModelMerger {
             "chat_template.json", "vocab.json", "merges.txt");
     public static final String RECORD_FILE = "loraforge.json";
 
-    /** What to merge and where. {@code dtype} null keeps each base tensor's dtype. */
+    /**
+     * What to merge and where. {@code dtype} null keeps each base tensor's dtype (bf16 for a bitsandbytes base,
+     * Unsloth's {@code merged_16bit}); {@code forced4bit} re-quantizes to the base's 4-bit format instead.
+     */
     public record Request(Path base, List<Path> adapters, List<Double> weights, Path out, DType dtype,
-                          long maxShardBytes, boolean overwrite, List<String> command) {
+                          long maxShardBytes, boolean overwrite, List<String> command, boolean forced4bit) {
+        public Request(Path base, List<Path> adapters, List<Double> weights, Path out, DType dtype,
+                       long maxShardBytes, boolean overwrite, List<String> command) {
+            this(base, adapters, weights, out, dtype, maxShardBytes, overwrite, command, false);
+        }
+
         public Request {
             adapters = List.copyOf(adapters);
             weights = List.copyOf(weights);
@@ -65,7 +75,12 @@ public final class ModelMerger {
 
     /** What was written. */
     public record Result(Path out, int tensors, int changed, long bytes, long millis, List<String> files,
-                         List<String> notes, List<CheckReport.Finding> findings) {
+                         List<String> notes, List<CheckReport.Finding> findings,
+                         Optional<ForcedFourBit.Report> requantization) {
+        public Result(Path out, int tensors, int changed, long bytes, long millis, List<String> files,
+                      List<String> notes, List<CheckReport.Finding> findings) {
+            this(out, tensors, changed, bytes, millis, files, notes, findings, Optional.empty());
+        }
     }
 
     /** Called after each tensor (from the merging thread). */
@@ -99,13 +114,15 @@ public final class ModelMerger {
         }
         List<Double> negated = req.weights().stream().map(w -> -w).toList();
         return merge(new Request(req.base(), req.adapters(), negated, req.out(), req.dtype(), req.maxShardBytes(),
-                req.overwrite(), req.command()), progress);
+                req.overwrite(), req.command(), req.forced4bit()), progress);
     }
 
     public static Result merge(Request req, Progress progress) throws IOException {
         long t0 = System.nanoTime();
         List<LoraAdapter> opened = new ArrayList<>();
-        try (ModelFiles baseFiles = ModelFiles.open(req.base())) {
+        // dequantized weights of a bitsandbytes base spill next to the output, not onto the heap
+        Path scratch = req.out().toAbsolutePath().getParent();
+        try (ModelSource baseFiles = ModelSource.open(req.base(), scratch != null && Files.isDirectory(scratch) ? scratch : null)) {
             Path baseDir = Files.isDirectory(req.base()) ? req.base() : req.base().toAbsolutePath().getParent();
             Map<String, Object> config = readConfig(baseDir);
             AdapterCheck.Base base = new AdapterCheck.Base(baseDir, baseFiles, config);
@@ -117,25 +134,48 @@ public final class ModelMerger {
                 findings.addAll(AdapterCheck.check(base, a).findings());
                 was.add(new WeightedAdapter(a, req.weights().get(i)));
             }
-            MergePlan plan = MergePlan.build(base, was, req.dtype());
+            if (req.forced4bit()) {
+                ForcedFourBit.requireFourBit(baseFiles);
+            }
+            DType outType = outType(req, baseFiles);
+            MergePlan plan = MergePlan.build(base, was, outType);
             List<Path> inputs = new ArrayList<>(req.adapters());
             inputs.add(baseDir);
             try (OutputFolder folder = OutputFolder.create(req.out(), req.overwrite(), inputs)) {
                 DiskSpace space = DiskSpace.of(folder.temp());
-                List<String> files = writeWeights(plan, folder.temp(), req.maxShardBytes(), space, progress);
-                writeConfig(config, plan, req.dtype(), folder.temp());
+                List<String> files;
+                ForcedFourBit.Report requant = null;
+                if (req.forced4bit()) {
+                    ForcedFourBit.Output fo = ForcedFourBit.write(plan, baseFiles, folder.temp(), req.maxShardBytes(), progress);
+                    files = fo.files();
+                    requant = fo.report();
+                } else {
+                    files = writeWeights(plan, folder.temp(), req.maxShardBytes(), space, progress);
+                }
+                Map<String, Object> outConfig = config;
+                if (baseFiles.quantized() && !req.forced4bit()) {
+                    outConfig = new LinkedHashMap<>(config); // the weights are plain floats now
+                    outConfig.remove("quantization_config");
+                }
+                writeConfig(outConfig, plan, outType, folder.temp());
                 copyFiles(baseDir, req.adapters(), folder.temp());
-                writeRecord(req, plan, folder.temp());
+                writeRecord(req, plan, outType, folder.temp());
                 folder.commit();
                 long bytes = plan.ops().stream().mapToLong(op -> op.shape().byteCount(op.outType())).sum();
                 return new Result(folder.target(), plan.ops().size(), (int) plan.changedCount(), bytes,
-                        (System.nanoTime() - t0) / 1_000_000, files, plan.notes(), findings.stream().distinct().toList());
+                        (System.nanoTime() - t0) / 1_000_000, files, plan.notes(), findings.stream().distinct().toList(),
+                        Optional.ofNullable(requant));
             }
         } finally {
             for (LoraAdapter a : opened) {
                 a.close();
             }
         }
+    }
+
+    /** The requested dtype; for a bitsandbytes base merged to floats, bf16 unless asked otherwise. */
+    static DType outType(Request req, ModelSource base) {
+        return req.dtype() == null && base.quantized() && !req.forced4bit() ? DType.BF16 : req.dtype();
     }
 
     private static List<String> writeWeights(MergePlan plan, Path dir, long maxShardBytes, DiskSpace space,
@@ -149,28 +189,33 @@ public final class ModelMerger {
         ShardPlan shards = ShardPlan.of(specs, maxShardBytes); // transformers' split, in base order
         long total = shards.totalSize();
         List<String> files = new ArrayList<>();
-        LowRankKernel kernel = LowRankKernel.preferred();
-        int done = 0;
-        long bytesDone = 0;
-        // one shard at a time: only its pages are mapped, and space is asked for before each
-        for (ShardPlan.Shard shard : shards.shards()) {
-            space.reserve(shard.byteSize());
-            try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(shard.fileName()), Map.of("format", "pt"),
-                    shard.tensors(), false)) {
-                for (TensorSpec t : shard.tensors()) {
+        int[] done = {0};
+        long[] bytesDone = {0};
+        MergePipeline.TensorDone report = (name, bytes) -> {
+            bytesDone[0] += bytes;
+            progress.tensorDone(name, ++done[0], specs.size(), bytesDone[0], total);
+        };
+        // one shard at a time, space asked for before each; tensors in file order so writes are sequential
+        try (MergePipeline pipeline = new MergePipeline(Runtime.getRuntime().availableProcessors(),
+                LowRankKernel.preferred(), report)) {
+            for (ShardPlan.Shard shard : shards.shards()) {
+                space.reserve(shard.byteSize());
+                try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(shard.fileName()), Map.of("format", "pt"),
+                        shard.tensors(), false)) {
                     try {
-                        MergePlan.compute(byName.get(t.name()), w.segmentFor(t.name()), kernel);
-                    } catch (InternalError e) {
-                        // a fault on a mapped output page: the file system could not back it (full disk, quota)
-                        throw new IOException("could not write " + t.name() + " to " + shard.fileName()
-                                + " (disk full?): " + e.getMessage(), e);
+                        pipeline.syncWith(w::syncData);
+                        for (TensorSpec t : w.tensors()) {
+                            pipeline.submit(byName.get(t.name()), w.slot(t.name()));
+                        }
+                        pipeline.finish();
+                    } finally {
+                        pipeline.quiesce(); // nothing may write to the file once it is discarded
+                        pipeline.syncWith(null);
                     }
-                    bytesDone += t.byteSize();
-                    progress.tensorDone(t.name(), ++done, specs.size(), bytesDone, total);
+                    w.commit();
                 }
-                w.commit();
+                files.add(shard.fileName());
             }
-            files.add(shard.fileName());
         }
         if (!shards.isSingleFile()) {
             shards.index().write(dir.resolve(ShardIndex.FILE_NAME), false);
@@ -242,7 +287,7 @@ public final class ModelMerger {
         }
     }
 
-    private static void writeRecord(Request req, MergePlan plan, Path dir) throws IOException {
+    private static void writeRecord(Request req, MergePlan plan, DType outType, Path dir) throws IOException {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("tool", "loraforge");
         String v = ModelMerger.class.getPackage().getImplementationVersion();
@@ -257,12 +302,19 @@ public final class ModelMerger {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("path", a.toAbsolutePath().normalize().toString());
             m.put("weight", req.weights().get(i));
-            m.put("adapter_model.safetensors_sha256", sha256(a.resolve(LoraAdapter.WEIGHTS_FILE)));
+            if (Files.isRegularFile(a.resolve(LoraAdapter.WEIGHTS_FILE))) {
+                m.put("adapter_model.safetensors_sha256", sha256(a.resolve(LoraAdapter.WEIGHTS_FILE)));
+            } else {
+                m.put("adapter_model.bin_sha256", sha256(a.resolve(LoraAdapter.BIN_FILE)));
+            }
             m.put("adapter_config.json_sha256", sha256(a.resolve("adapter_config.json")));
             adapters.add(m);
         }
         r.put("adapters", adapters);
-        r.put("dtype", req.dtype() == null ? "base" : req.dtype().name());
+        r.put("dtype", outType == null ? "base" : outType.name());
+        if (req.forced4bit()) {
+            r.put("forced_4bit", true);
+        }
         r.put("tensors", plan.ops().size());
         r.put("tensors_changed", plan.changedCount());
         r.put("untied_embeddings", plan.untied());

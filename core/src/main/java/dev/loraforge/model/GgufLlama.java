@@ -201,7 +201,7 @@ public final class GgufLlama {
         };
     }
 
-    private static TensorView dequantize(String hfName, GgufTensor t, LlamaConfig c) {
+    static TensorView dequantize(String hfName, GgufTensor t, LlamaConfig c) {
         long[] shape = t.shape();
         long n = t.elementCount();
         if (n > Integer.MAX_VALUE - 8) {

@@ -2,6 +2,7 @@ package dev.loraforge.tensor;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
@@ -26,6 +27,15 @@ public final class FloatConversions {
     private static final VectorSpecies<Float> FLOATS = FloatVector.SPECIES_PREFERRED;
     private static final VectorSpecies<Short> SHORTS =
             VectorSpecies.of(short.class, VectorShape.forBitSize(INTS.vectorBitSize() / 2));
+    // float64 kernels: one double vector, and floats, ints and shorts with the same lane count
+    private static final VectorSpecies<Double> DOUBLES = DoubleVector.SPECIES_PREFERRED;
+    private static final boolean DOUBLE_KERNELS = DOUBLES.vectorBitSize() >= 256;
+    private static final VectorSpecies<Float> D_FLOATS = DOUBLE_KERNELS
+            ? VectorSpecies.of(float.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2)) : null;
+    private static final VectorSpecies<Integer> D_INTS = DOUBLE_KERNELS
+            ? VectorSpecies.of(int.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 2)) : null;
+    private static final VectorSpecies<Short> D_SHORTS = DOUBLE_KERNELS
+            ? VectorSpecies.of(short.class, VectorShape.forBitSize(DOUBLES.vectorBitSize() / 4)) : null;
 
     private FloatConversions() {
     }
@@ -71,9 +81,19 @@ public final class FloatConversions {
 
     /** {@code n} doubles rounded once to bf16 into {@code dst}. */
     public static void doubleToBf16(double[] src, int srcIndex, MemorySegment dst, long dstOffset, int n) {
-        checkRange(dst, dstOffset, n);
-        for (int i = 0; i < n; i++) {
-            dst.set(TensorView.I16_LE, dstOffset + 2L * i, HalfFloat.doubleToBf16(src[srcIndex + i]));
+        if (DOUBLE_KERNELS && vectorEnabled() && vectorReadable(dst)) {
+            doubleToBf16Vector(src, srcIndex, dst, dstOffset, n);
+        } else {
+            doubleToBf16Scalar(src, srcIndex, dst, dstOffset, n);
+        }
+    }
+
+    /** {@code n} bf16 values from {@code src} at byte {@code srcOffset} into {@code dst[dstIndex..]}; exact. */
+    public static void bf16ToDouble(MemorySegment src, long srcOffset, double[] dst, int dstIndex, int n) {
+        if (DOUBLE_KERNELS && vectorEnabled() && vectorReadable(src)) {
+            bf16ToDoubleVector(src, srcOffset, dst, dstIndex, n);
+        } else {
+            bf16ToDoubleScalar(src, srcOffset, dst, dstIndex, n);
         }
     }
 
@@ -132,6 +152,70 @@ public final class FloatConversions {
             s.intoMemorySegment(dst, dstOffset + 2L * i, ByteOrder.LITTLE_ENDIAN);
         }
         floatToBf16Scalar(src, srcIndex + i, dst, dstOffset + 2L * i, n - i);
+    }
+
+    // ---------------------------------------------------------------- bf16 <-> float64 pair
+
+    static void bf16ToDoubleScalar(MemorySegment src, long srcOffset, double[] dst, int dstIndex, int n) {
+        checkRange(src, srcOffset, n);
+        for (int i = 0; i < n; i++) {
+            dst[dstIndex + i] = HalfFloat.bf16ToFloat(src.get(TensorView.I16_LE, srcOffset + 2L * i));
+        }
+    }
+
+    static void doubleToBf16Scalar(double[] src, int srcIndex, MemorySegment dst, long dstOffset, int n) {
+        checkRange(dst, dstOffset, n);
+        for (int i = 0; i < n; i++) {
+            dst.set(TensorView.I16_LE, dstOffset + 2L * i, HalfFloat.doubleToBf16(src[srcIndex + i]));
+        }
+    }
+
+    static void bf16ToDoubleVector(MemorySegment src, long srcOffset, double[] dst, int dstIndex, int n) {
+        checkRange(src, srcOffset, n);
+        java.util.Objects.checkFromIndexSize(dstIndex, n, dst.length);
+        int step = DOUBLES.length();
+        int upper = DOUBLES.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += step) {
+            ShortVector s = ShortVector.fromMemorySegment(D_SHORTS, src, srcOffset + 2L * i, ByteOrder.LITTLE_ENDIAN);
+            IntVector x = (IntVector) s.convertShape(VectorOperators.S2I, D_INTS, 0);
+            FloatVector f = x.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            ((DoubleVector) f.convertShape(VectorOperators.F2D, DOUBLES, 0)).intoArray(dst, dstIndex + i);
+        }
+        bf16ToDoubleScalar(src, srcOffset + 2L * i, dst, dstIndex + i, n - i);
+    }
+
+    /**
+     * The steps of {@link HalfFloat#doubleToBf16} lane by lane: float32 rounded to odd (convert, then step
+     * back toward zero when the conversion went away from zero, and set the last bit when inexact), then
+     * nearest-even to bf16. A vector holding a NaN is done by the scalar code (payload rules, and rare).
+     */
+    static void doubleToBf16Vector(double[] src, int srcIndex, MemorySegment dst, long dstOffset, int n) {
+        checkRange(dst, dstOffset, n);
+        java.util.Objects.checkFromIndexSize(srcIndex, n, src.length);
+        int step = DOUBLES.length();
+        int upper = DOUBLES.loopBound(n);
+        int i = 0;
+        for (; i < upper; i += step) {
+            DoubleVector d = DoubleVector.fromArray(DOUBLES, src, srcIndex + i);
+            VectorMask<Double> nan = d.compare(VectorOperators.NE, d);
+            if (nan.anyTrue()) {
+                doubleToBf16Scalar(src, srcIndex + i, dst, dstOffset + 2L * i, step);
+                continue;
+            }
+            FloatVector f = (FloatVector) d.convertShape(VectorOperators.D2F, D_FLOATS, 0);
+            DoubleVector back = (DoubleVector) f.convertShape(VectorOperators.F2D, DOUBLES, 0);
+            VectorMask<Double> inexact = back.compare(VectorOperators.NE, d);
+            VectorMask<Double> away = back.abs().compare(VectorOperators.GT, d.abs());
+            IntVector bits = f.reinterpretAsInts()
+                    .lanewise(VectorOperators.SUB, 1, away.cast(D_INTS))
+                    .lanewise(VectorOperators.OR, 1, inexact.cast(D_INTS));
+            IntVector high = bits.lanewise(VectorOperators.LSHR, 16);
+            IntVector rounded = bits.add(0x7FFF).add(high.and(1)).lanewise(VectorOperators.LSHR, 16);
+            ShortVector s = (ShortVector) rounded.convertShape(VectorOperators.I2S, D_SHORTS, 0);
+            s.intoMemorySegment(dst, dstOffset + 2L * i, ByteOrder.LITTLE_ENDIAN);
+        }
+        doubleToBf16Scalar(src, srcIndex + i, dst, dstOffset + 2L * i, n - i);
     }
 
     /** The Vector API reads and writes native segments and heap segments over byte[] only. */

@@ -78,10 +78,27 @@ public record TensorView(String name, DType dtype, Shape shape, MemorySegment da
         }
     }
 
-    /** Copies {@code len} elements from flat index {@code from} into {@code dst} as doubles. */
+    /** Copies {@code len} elements from flat index {@code from} into {@code dst} as doubles (bulk, exact). */
     public void readDoubles(long from, double[] dst, int off, int len) {
-        for (int k = 0; k < len; k++) {
-            dst[off + k] = getDouble(from + k);
+        java.util.Objects.checkFromIndexSize(from, len, elementCount());
+        switch (dtype) {
+            case BF16 -> FloatConversions.bf16ToDouble(data, 2 * from, dst, off, len);
+            case F64 -> MemorySegment.copy(data, F64_LE, 8 * from, dst, off, len);
+            case F32 -> {
+                for (int k = 0; k < len; k++) {
+                    dst[off + k] = data.getAtIndex(F32_LE, from + k);
+                }
+            }
+            case F16 -> {
+                for (int k = 0; k < len; k++) {
+                    dst[off + k] = Float.float16ToFloat(data.getAtIndex(I16_LE, from + k));
+                }
+            }
+            default -> {
+                for (int k = 0; k < len; k++) {
+                    dst[off + k] = getDouble(from + k);
+                }
+            }
         }
     }
 

@@ -37,6 +37,48 @@ class LowRankKernelTest {
         }
     }
 
+    /** Blocks of rows and columns (register groups of four, tails), fused (float32 factors) or not (float64). */
+    @ParameterizedTest(name = "rows {0} r {1} cols {2} j0 {3} n {4} exact {5}")
+    @CsvSource({"4,16,2048,0,512,true", "4,16,2048,1536,512,false", "9,16,100,3,77,true", "7,3,33,0,33,false",
+            "1,1,9,2,7,true", "12,64,520,8,512,true", "5,8,17,0,17,true", "6,16,40,1,39,false", "3,0,16,0,16,true"})
+    void blockVectorEqualsScalarBitForBit(int rows, int r, int cols, int j0, int n, boolean exact) {
+        SplittableRandom rnd = new SplittableRandom(rows * 31L + r * 1009L + cols * 7L + j0 + (exact ? 1 : 0));
+        double[] left = new double[rows * r];
+        double[] right = new double[r * cols];
+        for (int i = 0; i < left.length; i++) {
+            double g = rnd.nextGaussian() * 0.03;
+            left[i] = exact ? (float) g : g; // float64 factors: products round, so no fusing
+        }
+        for (int i = 0; i < right.length; i++) {
+            double g = rnd.nextGaussian() * 0.03;
+            right[i] = exact ? (float) g : g;
+        }
+        int stride = n + 5;
+        double[] x1 = new double[3 + rows * stride];
+        for (int i = 0; i < x1.length; i++) {
+            x1[i] = (float) (rnd.nextGaussian() * 0.02);
+        }
+        double[] x0 = x1.clone();
+        double[] x2 = x1.clone();
+        double scale = 0.5 + rnd.nextDouble();
+        LowRankKernel.scalar().addBlock(x1, 3, stride, rows, scale, exact, left, 0, r, right, cols, j0, n);
+        LowRankKernel.vector().addBlock(x2, 3, stride, rows, scale, exact, left, 0, r, right, cols, j0, n);
+        for (int i = 0; i < x1.length; i++) {
+            assertThat(Double.doubleToRawLongBits(x2[i])).as("x[%d]", i).isEqualTo(Double.doubleToRawLongBits(x1[i]));
+        }
+        // and the scalar block is the element-wise definition
+        for (int i = 0; i < rows; i++) {
+            for (int t = 0; t < n; t++) {
+                double acc = 0.0;
+                for (int k = 0; k < r; k++) {
+                    acc += left[i * r + k] * right[k * cols + j0 + t];
+                }
+                int at = 3 + i * stride + t;
+                assertThat(x1[at]).isEqualTo(x0[at] + scale * acc);
+            }
+        }
+    }
+
     @ParameterizedTest
     @CsvSource({"1", "7", "8", "9", "127", "128", "129", "256", "768", "1000"})
     void pairwiseSumMatchesNumpysBlocking(int n) {

@@ -314,6 +314,46 @@ public final class SafetensorsWriter implements AutoCloseable {
             }
             r = claim(name);
         }
+        writeAt(src, dataStart + r[0]);
+    }
+
+    /**
+     * Claims tensor {@code name} for positioned writes through the file channel, in parts and from any
+     * thread. Unlike {@link #segmentFor}, nothing is mapped: written pages do not count in the process's
+     * memory, and there is no page fault per page.
+     */
+    public synchronized Slot slot(String name) {
+        long[] r = claim(name);
+        return new Slot(name, dataStart + r[0], r[1] - r[0]);
+    }
+
+    /** A claimed tensor's bytes in the file; see {@link #slot}. Thread-safe. */
+    public final class Slot {
+        private final String name;
+        private final long position;
+        private final long size;
+
+        private Slot(String name, long position, long size) {
+            this.name = name;
+            this.position = position;
+            this.size = size;
+        }
+
+        public long byteSize() {
+            return size;
+        }
+
+        /** Writes {@code src} at byte {@code at} of the tensor. */
+        public void write(long at, MemorySegment src) throws IOException {
+            if (at < 0 || at > size || src.byteSize() > size - at) {
+                throw new IndexOutOfBoundsException("tensor '" + name + "' of " + out.target() + ": " + src.byteSize()
+                        + " bytes at " + at + " do not fit in " + size);
+            }
+            writeAt(src, position + at);
+        }
+    }
+
+    private void writeAt(MemorySegment src, long filePos) throws IOException {
         // ByteBuffer views are limited to 2 GiB and exist only for native or byte[] segments
         boolean direct = src.isNative() || src.heapBase().map(b -> b instanceof byte[]).orElse(false);
         long chunk = direct ? 1L << 30 : 1L << 20;
@@ -327,7 +367,7 @@ public final class SafetensorsWriter implements AutoCloseable {
                 MemorySegment.copy(src, java.lang.foreign.ValueLayout.JAVA_BYTE, pos, buf, 0, (int) n);
                 bb = ByteBuffer.wrap(buf, 0, (int) n);
             }
-            writeFully(out.channel(), bb, dataStart + r[0] + pos);
+            writeFully(out.channel(), bb, filePos + pos);
         }
     }
 
@@ -345,7 +385,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         return r;
     }
 
-    /** Declared tensors not yet claimed by {@link #segmentFor} or {@link #write}, in file order. */
+    /** Declared tensors not yet claimed by {@link #segmentFor}, {@link #slot} or {@link #write}, in file order. */
     public synchronized List<String> unwritten() {
         List<String> missing = new ArrayList<>();
         for (TensorSpec t : order) {
@@ -354,6 +394,14 @@ public final class SafetensorsWriter implements AutoCloseable {
             }
         }
         return missing;
+    }
+
+    /**
+     * Syncs the data written so far to disk (fdatasync), e.g. from a background thread while more is written,
+     * so that {@link #commit()} has little left to wait for. Safe alongside positioned writes.
+     */
+    public void syncData() throws IOException {
+        out.channel().force(false);
     }
 
     /** Checks every tensor was filled, flushes, syncs and renames into place. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.jr.ob.JSON;
 import dev.loraforge.format.safetensors.SafetensorsException.Kind;
 import dev.loraforge.io.AtomicFile;
+import dev.loraforge.io.PythonJson;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -124,9 +125,7 @@ public record ShardIndex(OptionalLong totalSize, Map<String, Object> otherMetada
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("metadata", meta);
         root.put("weight_map", weightMap);
-        StringBuilder sb = new StringBuilder();
-        PythonJson.write(sb, root, 0);
-        return sb.append('\n').toString();
+        return PythonJson.write(root, 2, true) + "\n";
     }
 
     /** Writes {@link #toJson()} atomically. */
@@ -138,139 +137,6 @@ public record ShardIndex(OptionalLong totalSize, Map<String, Object> otherMetada
                 out.channel().write(buf);
             }
             out.commit();
-        }
-    }
-
-    /** Python's {@code json.dumps(obj, indent=2, sort_keys=True)} for the value types jackson-jr produces. */
-    static final class PythonJson {
-        private PythonJson() {
-        }
-
-        static void write(StringBuilder sb, Object v, int depth) {
-            switch (v) {
-                case null -> sb.append("null");
-                case String s -> string(sb, s);
-                case Boolean b -> sb.append(b ? "true" : "false");
-                case Integer i -> sb.append(i);
-                case Long l -> sb.append(l);
-                case BigInteger bi -> sb.append(bi);
-                case Double d -> sb.append(floatRepr(d));
-                case Float f -> sb.append(floatRepr(f.doubleValue()));
-                case BigDecimal bd -> sb.append(floatRepr(bd.doubleValue()));
-                case Map<?, ?> m -> {
-                    if (m.isEmpty()) {
-                        sb.append("{}");
-                        return;
-                    }
-                    TreeMap<String, Object> sorted = new TreeMap<>(PythonJson::compareCodePoints);
-                    m.forEach((k, val) -> sorted.put((String) k, val));
-                    sb.append('{');
-                    String sep = "\n";
-                    for (Map.Entry<String, Object> e : sorted.entrySet()) {
-                        sb.append(sep);
-                        indent(sb, depth + 1);
-                        string(sb, e.getKey());
-                        sb.append(": ");
-                        write(sb, e.getValue(), depth + 1);
-                        sep = ",\n";
-                    }
-                    sb.append('\n');
-                    indent(sb, depth);
-                    sb.append('}');
-                }
-                case List<?> list -> {
-                    if (list.isEmpty()) {
-                        sb.append("[]");
-                        return;
-                    }
-                    sb.append('[');
-                    String sep = "\n";
-                    for (Object o : list) {
-                        sb.append(sep);
-                        indent(sb, depth + 1);
-                        write(sb, o, depth + 1);
-                        sep = ",\n";
-                    }
-                    sb.append('\n');
-                    indent(sb, depth);
-                    sb.append(']');
-                }
-                default -> throw new IllegalArgumentException("cannot write " + v.getClass() + " as JSON");
-            }
-        }
-
-        private static void indent(StringBuilder sb, int depth) {
-            sb.append("  ".repeat(depth));
-        }
-
-        /** Python sorts str keys by code point. */
-        static int compareCodePoints(String a, String b) {
-            int i = 0;
-            int j = 0;
-            while (i < a.length() && j < b.length()) {
-                int ca = a.codePointAt(i);
-                int cb = b.codePointAt(j);
-                if (ca != cb) {
-                    return Integer.compare(ca, cb);
-                }
-                i += Character.charCount(ca);
-                j += Character.charCount(cb);
-            }
-            return Integer.compare(a.length() - i, b.length() - j);
-        }
-
-        /** ensure_ascii=True: everything outside space..'~' is escaped, UTF-16 units as \\uXXXX. */
-        static void string(StringBuilder sb, String s) {
-            sb.append('"');
-            for (int i = 0; i < s.length(); i++) {
-                char c = s.charAt(i);
-                switch (c) {
-                    case '"' -> sb.append("\\\"");
-                    case '\\' -> sb.append("\\\\");
-                    case '\n' -> sb.append("\\n");
-                    case '\r' -> sb.append("\\r");
-                    case '\t' -> sb.append("\\t");
-                    case '\b' -> sb.append("\\b");
-                    case '\f' -> sb.append("\\f");
-                    default -> {
-                        if (c < 0x20 || c > 0x7E) {
-                            sb.append(String.format("\\u%04x", (int) c));
-                        } else {
-                            sb.append(c);
-                        }
-                    }
-                }
-            }
-            sb.append('"');
-        }
-
-        /** Python's float repr: shortest digits, exponent form below 1e-4 and from 1e16. */
-        static String floatRepr(double d) {
-            if (Double.isNaN(d)) {
-                return "NaN";
-            }
-            if (Double.isInfinite(d)) {
-                return d > 0 ? "Infinity" : "-Infinity";
-            }
-            if (d == 0) {
-                return (1 / d < 0) ? "-0.0" : "0.0";
-            }
-            BigDecimal bd = new BigDecimal(Double.toString(d)).stripTrailingZeros(); // shortest digits...
-            if (bd.precision() == 2) { // ...except Java keeps 2 digits where 1 would do (4.9E-324 vs Python 5e-324)
-                BigDecimal one = bd.round(new java.math.MathContext(1, java.math.RoundingMode.HALF_EVEN));
-                if (Double.parseDouble(one.toString()) == d) {
-                    bd = one.stripTrailingZeros();
-                }
-            }
-            String digits = bd.unscaledValue().abs().toString();
-            int exp = digits.length() - 1 - bd.scale(); // decimal exponent of the first digit
-            String sign = d < 0 ? "-" : "";
-            if (exp < -4 || exp >= 16) {
-                String mant = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
-                return sign + mant + "e" + (exp < 0 ? "-" : "+") + String.format("%02d", Math.abs(exp));
-            }
-            String plain = bd.abs().toPlainString();
-            return sign + (plain.contains(".") ? plain : plain + ".0");
         }
     }
 

@@ -76,7 +76,7 @@ public record ShardPlan(List<Shard> shards, long totalSize) {
 
     /** The index transformers writes next to the shards: total_size and the name-sorted weight_map. */
     public ShardIndex index() {
-        Map<String, String> map = new TreeMap<>(ShardIndex.PythonJson::compareCodePoints);
+        Map<String, String> map = new TreeMap<>(dev.loraforge.io.PythonJson::compareCodePoints);
         for (Shard s : shards) {
             for (TensorSpec t : s.tensors()) {
                 map.put(t.name(), s.fileName());

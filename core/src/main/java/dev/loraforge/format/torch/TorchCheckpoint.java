@@ -155,6 +155,16 @@ public final class TorchCheckpoint implements TensorSource {
         return f == null ? Optional.empty() : f.find(tensor);
     }
 
+    /** The shard holding {@code tensor}, if any. */
+    public Optional<TorchFile> fileOf(String tensor) {
+        return Optional.ofNullable(byTensor.get(tensor));
+    }
+
+    /** The open shards in file-name order. */
+    public List<TorchFile> files() {
+        return List.copyOf(files);
+    }
+
     @Override
     public void close() {
         files.forEach(TorchFile::close);

@@ -47,7 +47,7 @@ public final class BnbTensorSource implements TensorSource {
     /** Wraps {@code raw}; closing the wrapper closes it. */
     public static BnbTensorSource wrap(TensorSource raw) {
         Map<String, BnbQuantState> fourBit = new LinkedHashMap<>();
-        Set<String> int8 = new HashSet<>();
+        Set<String> int8 = new java.util.LinkedHashSet<>();
         Set<String> hidden = new HashSet<>();
         for (String n : raw.names()) {
             int at = n.indexOf("." + BnbQuantState.KEY_PREFIX);
@@ -96,13 +96,33 @@ public final class BnbTensorSource implements TensorSource {
                 || Files.exists(dir.resolve("model.safetensors.index.json"));
         TensorSource raw = safetensors ? ModelFiles.open(dir) : TorchCheckpoint.open(dir);
         try {
-            BnbTensorSource s = wrap(raw);
-            s.checkAgainst(cfg, dir.getFileName() + "/config.json");
-            return s;
+            return wrap(raw, cfg, dir.getFileName() + "/config.json");
         } catch (RuntimeException e) {
             raw.close();
             throw e;
         }
+    }
+
+    /** Wraps {@code raw} and checks every quant state against {@code cfg} (read from {@code where}). */
+    public static BnbTensorSource wrap(TensorSource raw, BnbConfig cfg, String where) {
+        BnbTensorSource s = wrap(raw);
+        s.checkAgainst(cfg, where);
+        return s;
+    }
+
+    /** The stored tensors (packed weights and quant-state tensors included). */
+    public TensorSource raw() {
+        return raw;
+    }
+
+    /** Names of the 4-bit weights, in file order. */
+    public java.util.Set<String> fourBitWeights() {
+        return java.util.Collections.unmodifiableSet(fourBit.keySet());
+    }
+
+    /** Names of the LLM.int8 weights. */
+    public java.util.Set<String> int8Weights() {
+        return java.util.Collections.unmodifiableSet(int8);
     }
 
     private void checkAgainst(BnbConfig cfg, String where) {

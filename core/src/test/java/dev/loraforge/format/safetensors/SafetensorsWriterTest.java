@@ -180,6 +180,52 @@ class SafetensorsWriterTest {
     }
 
     @Test
+    void slotsTakePartsInAnyOrderFromManyThreadsAndCheckBounds(@TempDir Path dir) throws Exception {
+        List<TensorSpec> specs = IntStream.range(0, 6).mapToObj(i -> TensorSpec.of("t" + i, DType.F32, 3000 + i)).toList();
+        Path p = dir.resolve("slots.safetensors");
+        try (SafetensorsWriter w = SafetensorsWriter.create(p, Map.of("format", "pt"), specs, false);
+             ExecutorService ex = Executors.newFixedThreadPool(3)) {
+            List<Future<?>> fs = new ArrayList<>();
+            for (TensorSpec s : specs) {
+                SafetensorsWriter.Slot slot = w.slot(s.name());
+                assertThat(slot.byteSize()).isEqualTo(s.byteSize());
+                int k = Integer.parseInt(s.name().substring(1));
+                long n = s.byteSize() / 4;
+                for (long from = (n - 1) / 1000 * 1000; from >= 0; from -= 1000) { // back to front
+                    long f0 = from;
+                    fs.add(ex.submit(() -> {
+                        long len = Math.min(1000, n - f0);
+                        MemorySegment part = MemorySegment.ofArray(new float[(int) len]); // not byte[]: copied through a buffer
+                        for (long i = 0; i < len; i++) {
+                            part.setAtIndex(TensorView.F32_LE, i, k * 10000f + f0 + i);
+                        }
+                        slot.write(4 * f0, part);
+                        return null;
+                    }));
+                }
+                assertThatThrownBy(() -> slot.write(s.byteSize() - 4, f32(1, 2))).isInstanceOf(IndexOutOfBoundsException.class)
+                        .hasMessageContaining("'" + s.name() + "'");
+                assertThatThrownBy(() -> w.slot(s.name())).isInstanceOf(IllegalStateException.class).hasMessageContaining("twice");
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+            w.commit();
+        }
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            for (TensorSpec s : specs) {
+                TensorView v = f.get(s.name());
+                int k = Integer.parseInt(s.name().substring(1));
+                for (long i = 0; i < v.elementCount(); i++) {
+                    if (v.getFloat(i) != k * 10000f + i) {
+                        throw new AssertionError(s.name() + "[" + i + "] = " + v.getFloat(i));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void misuseIsRejectedAndAbortLeavesNothing(@TempDir Path dir) throws IOException {
         Path p = dir.resolve("x.safetensors");
         List<TensorSpec> specs = List.of(TensorSpec.of("a", DType.F32, 2), TensorSpec.of("b", DType.F32, 0));

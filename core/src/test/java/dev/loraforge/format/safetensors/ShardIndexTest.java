@@ -21,7 +21,7 @@ class ShardIndexTest {
             "1.5e300, 1.5e+300", "-0.0, -0.0", "0.0001, 0.0001", "1.5e-7, 1.5e-07", "-2.5, -2.5",
             "123456789.125, 123456789.125", "5e-324, 5e-324"})
     void floatsLikePythonRepr(double d, String python) {
-        assertThat(ShardIndex.PythonJson.floatRepr(d)).isEqualTo(python);
+        assertThat(dev.loraforge.io.PythonJson.pythonRepr(d)).isEqualTo(python);
     }
 
     @Test
