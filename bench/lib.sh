@@ -5,7 +5,8 @@ bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$bench_root/bin/jdk.sh"
 find_jdk25
 JAVA="$JAVA_HOME/bin/java"
-JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED)
+# the same JVM flags as bin/loraforge
+JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC)
 work="${BENCH_WORK:-$bench_root/bench/work}"
 runs="${BENCH_RUNS:-5}"
 mkdir -p "$work"
