@@ -84,7 +84,7 @@ final class GenerateCommand implements Callable<Integer> {
                  LoraAdapter lora = adapter == null ? null : LoraAdapter.open(adapter)) {
                 LlamaConfig config = GgufLlama.config(gguf);
                 TensorSource weights = GgufLlama.tensors(gguf, config);
-                LinearFactory f = inPlace(config) ? GgufLlama.inPlace(gguf, config) : LinearFactory.DENSE;
+                LinearFactory f = inPlace(config) ? GgufLlama.inPlace(gguf, config) : GgufLlama.fastest(gguf, config);
                 LlamaModel m = lora == null ? LlamaModel.load(config, weights, f) : UnmergedLora.load(config, weights, lora, f);
                 Tokenizer tok = printIds && ids != null ? null : Tokenizers.fromGgufMetadata(key -> plain(gguf, key));
                 return generate(m, tok);

@@ -1,5 +1,6 @@
 package dev.loraforge.model;
 
+import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.format.gguf.GgufFile;
 import dev.loraforge.format.gguf.GgufTensor;
 import dev.loraforge.model.ModelException.Kind;
@@ -54,8 +55,24 @@ public final class GgufLlama {
         return LlamaModel.load(config, tensors(file, config), inPlace(file, config));
     }
 
-    /** Projections over the GGUF's own (possibly quantized) rows, in HF row order. */
+    /**
+     * Projections over the GGUF's own (possibly quantized) rows, in HF row order. Q8_0 matrices use the
+     * {@link Q8_0Dot} kernel on their blocks (float sums, not the bits of a dequantized copy); other types
+     * dequantize a row at a time and give the same bits as {@link #load}.
+     */
     public static LinearFactory inPlace(GgufFile f, LlamaConfig c) {
+        return inPlace(f, c, false);
+    }
+
+    /**
+     * Q8_0 matrices in place with the {@link Q8_0Dot} kernel (less memory and faster than a float copy,
+     * since decoding is bound by the bytes read), every other matrix as a dense float copy.
+     */
+    public static LinearFactory fastest(GgufFile f, LlamaConfig c) {
+        return inPlace(f, c, true);
+    }
+
+    private static LinearFactory inPlace(GgufFile f, LlamaConfig c, boolean denseUnlessKernel) {
         Map<String, GgufTensor> byHf = new LinkedHashMap<>();
         for (GgufTensor t : f.tensors()) {
             String hf = hfName(t.name());
@@ -73,7 +90,11 @@ public final class GgufLlama {
                 throw new ModelException(Kind.BAD_WEIGHT, f.path() + ": " + t.name() + " has shape "
                         + java.util.Arrays.toString(shape) + ", expected [" + out + ", " + in + "]");
             }
-            return new QuantizedRows(t, out, in, permutedHeads(weight, c));
+            if (t.type() == GgmlType.Q8_0) {
+                return new Q8_0Linear(t, out, in, permutedHeads(weight, c));
+            }
+            return denseUnlessKernel ? LinearFactory.DENSE.create(module, weight, out, in, source)
+                    : new QuantizedRows(t, out, in, permutedHeads(weight, c));
         };
     }
 

@@ -1,0 +1,115 @@
+package dev.loraforge.model;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Dot product of float activations with one row of GGUF Q8_0 blocks read where they lie (usually a mapped
+ * file): {@code block_q8_0 { ggml_half d; int8_t qs[32]; }}, 34 bytes, value = d·q. Per block the 32
+ * int8·float products are summed in float, then scaled by d once and added to the row's float sum: no
+ * dequantized copy of the row, one multiply per block for the scale. A scalar reference and a Vector API
+ * kernel; they differ only in float summation order.
+ */
+public final class Q8_0Dot {
+
+    /** Values per block. */
+    public static final int QK = 32;
+    /** Bytes per block: f16 scale + 32 int8. */
+    public static final int BLOCK_BYTES = 2 + QK;
+
+    private static final ValueLayout.OfShort HALF = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** One block's 32 int8 in one load; converted to floats F.length() at a time. */
+    private static final VectorSpecies<Byte> B32 = ByteVector.SPECIES_256;
+    /** The vector kernel handles 512- and 256-bit float vectors; other widths use the scalar one. */
+    static final boolean VECTOR = MatVec.VECTOR && (F.length() == 16 || F.length() == 8);
+
+    private Q8_0Dot() {
+    }
+
+    /** Bytes of a Q8_0 row of {@code cols} values ({@code cols} a multiple of 32). */
+    public static long rowBytes(int cols) {
+        return (long) (cols / QK) * BLOCK_BYTES;
+    }
+
+    /** {@code Σ_i dequant(w)[i]·x[xOff+i]} over {@code blocks} blocks starting at byte {@code off}; picks the kernel. */
+    public static float dot(MemorySegment w, long off, float[] x, int xOff, int blocks) {
+        return VECTOR ? dotVector(w, off, x, xOff, blocks) : dotScalar(w, off, x, xOff, blocks);
+    }
+
+    /** Reference: per block a float sum of q·x left to right, times d, added to a float total. */
+    public static float dotScalar(MemorySegment w, long off, float[] x, int xOff, int blocks) {
+        float total = 0;
+        for (int b = 0; b < blocks; b++) {
+            long bo = off + (long) b * BLOCK_BYTES;
+            float d = Float.float16ToFloat(w.get(HALF, bo));
+            float s = 0;
+            int xo = xOff + b * QK;
+            for (int j = 0; j < QK; j++) {
+                s += w.get(ValueLayout.JAVA_BYTE, bo + 2 + j) * x[xo + j];
+            }
+            total += s * d;
+        }
+        return total;
+    }
+
+    /**
+     * Vector API: the block's 32 bytes in one 256-bit load, widened to float lanes (2 × 16 or 4 × 8), fma'd
+     * with x into a block sum, which one fma with the broadcast scale adds to the running lane sums. Two
+     * blocks per step into two accumulators so consecutive blocks do not wait on each other's fma.
+     */
+    public static float dotVector(MemorySegment w, long off, float[] x, int xOff, int blocks) {
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        int b = 0;
+        if (F.length() == 16) {
+            for (; b + 1 < blocks; b += 2) {
+                long bo = off + (long) b * BLOCK_BYTES;
+                int xo = xOff + b * QK;
+                acc0 = block16(w, bo, x, xo).fma(scale(w, bo), acc0);
+                acc1 = block16(w, bo + BLOCK_BYTES, x, xo + QK).fma(scale(w, bo + BLOCK_BYTES), acc1);
+            }
+            for (; b < blocks; b++) {
+                long bo = off + (long) b * BLOCK_BYTES;
+                acc0 = block16(w, bo, x, xOff + b * QK).fma(scale(w, bo), acc0);
+            }
+        } else {
+            for (; b + 1 < blocks; b += 2) {
+                long bo = off + (long) b * BLOCK_BYTES;
+                int xo = xOff + b * QK;
+                acc0 = block8(w, bo, x, xo).fma(scale(w, bo), acc0);
+                acc1 = block8(w, bo + BLOCK_BYTES, x, xo + QK).fma(scale(w, bo + BLOCK_BYTES), acc1);
+            }
+            for (; b < blocks; b++) {
+                long bo = off + (long) b * BLOCK_BYTES;
+                acc0 = block8(w, bo, x, xOff + b * QK).fma(scale(w, bo), acc0);
+            }
+        }
+        return acc0.add(acc1).reduceLanes(VectorOperators.ADD);
+    }
+
+    private static FloatVector scale(MemorySegment w, long bo) {
+        return FloatVector.broadcast(F, Float.float16ToFloat(w.get(HALF, bo)));
+    }
+
+    /** One block's q·x in 16 float lanes (AVX-512). */
+    private static FloatVector block16(MemorySegment w, long bo, float[] x, int xo) {
+        ByteVector q = ByteVector.fromMemorySegment(B32, w, bo + 2, ByteOrder.LITTLE_ENDIAN);
+        FloatVector s = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, xo));
+        return ((FloatVector) q.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, xo + 16), s);
+    }
+
+    /** One block's q·x in 8 float lanes (AVX2). */
+    private static FloatVector block8(MemorySegment w, long bo, float[] x, int xo) {
+        ByteVector q = ByteVector.fromMemorySegment(B32, w, bo + 2, ByteOrder.LITTLE_ENDIAN);
+        FloatVector s = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 0)).mul(FloatVector.fromArray(F, x, xo));
+        s = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 1)).fma(FloatVector.fromArray(F, x, xo + 8), s);
+        s = ((FloatVector) q.convertShape(VectorOperators.B2F, F, 2)).fma(FloatVector.fromArray(F, x, xo + 16), s);
+        return ((FloatVector) q.convertShape(VectorOperators.B2F, F, 3)).fma(FloatVector.fromArray(F, x, xo + 24), s);
+    }
+}
