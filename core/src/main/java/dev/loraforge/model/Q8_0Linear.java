@@ -64,14 +64,22 @@ final class Q8_0Linear implements Linear {
                     + " for " + rows + "x" + cols);
         }
         boolean parallel = (long) rows * cols * n >= MatVec.PARALLEL_THRESHOLD;
-        RowChunks.run(rows, chunk, parallel, (from, to) -> {
-            for (int r = from; r < to; r++) {
-                long off = GgufLlama.ggufRow(r, heads, rows) * rowBytes;
-                for (int t = 0; t < n; t++) {
-                    y[t * rows + r] = Q8_0Dot.dot(data, off, x, t * cols, blocks);
-                }
+        RowChunks.run(rows, chunk, parallel, (from, to) -> rows(x, y, n, from, to));
+    }
+
+    /** Rows {@code [from, to)} for every x row; each row's bytes are read once per call. */
+    private void rows(float[] x, float[] y, int n, int from, int to) {
+        for (int r = from; r < to; r++) {
+            long off = offset(r);
+            for (int t = 0; t < n; t++) {
+                y[t * rows + r] = Q8_0Dot.dot(data, off, x, t * cols, blocks);
             }
-        });
+        }
+    }
+
+    /** Byte offset of HF row {@code r}. */
+    private long offset(int r) {
+        return GgufLlama.ggufRow(r, heads, rows) * rowBytes;
     }
 
     @Override

@@ -55,6 +55,40 @@ class Q8_0DotTest {
         assertThat((double) Math.abs(vector - scalar)).isLessThanOrEqualTo(2 * bound);
     }
 
+    @ParameterizedTest(name = "heads={0}")
+    @CsvSource({"0", "8"})
+    void parallelBatchRowsAreTheOneRowDotsInHfOrder(int heads) {
+        int rows = 1024;
+        int cols = 512; // 2^19 multiply-adds: above the parallel threshold
+        int blocks = cols / Q8_0Dot.QK;
+        long rb = Q8_0Dot.rowBytes(cols);
+        SplittableRandom r = new SplittableRandom(heads + 21);
+        byte[] bytes = new byte[(int) (rows * rb)];
+        r.nextBytes(bytes);
+        MemorySegment w = MemorySegment.ofArray(bytes);
+        for (long b = 0; b < rows * (long) blocks; b++) { // finite scales in [2^-10, 2)
+            w.set(java.lang.foreign.ValueLayout.JAVA_BYTE, b * Q8_0Dot.BLOCK_BYTES + 1, (byte) r.nextInt(0x14, 0x40));
+        }
+        GgufTensor t = new GgufTensor("w", GgmlType.Q8_0, new long[] {cols, rows}, 0, bytes.length, w);
+        Q8_0Linear linear = new Q8_0Linear(t, rows, cols, heads);
+        int n = 3;
+        float[] x = new float[n * cols];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        float[] y = new float[n * rows];
+        linear.applyBatch(x, y, n);
+        float[] one = new float[rows];
+        linear.apply(java.util.Arrays.copyOfRange(x, cols, 2 * cols), one);
+        for (int k = 0; k < n; k++) {
+            for (int row = 0; row < rows; row++) {
+                long off = GgufLlama.ggufRow(row, heads, rows) * rb;
+                assertThat(y[k * rows + row]).as("x %d row %d", k, row).isEqualTo(Q8_0Dot.dot(w, off, x, k * cols, blocks));
+            }
+        }
+        assertThat(one).containsExactly(java.util.Arrays.copyOfRange(y, rows, 2 * rows));
+    }
+
     @Test
     void linearMatchesTheDequantizedCopyAndTheLogitsMatchLlamaCpp() throws IOException {
         try (GgufFile f = GgufLlamaTest.open("tiny-llama-v512/gguf/tiny-llama-v512-q8_0.gguf")) {
