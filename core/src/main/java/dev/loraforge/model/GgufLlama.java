@@ -46,9 +46,10 @@ public final class GgufLlama {
     }
 
     /**
-     * Loads the model with the projections left quantized in the mapped file and dequantized row by row
-     * at every use: far less memory, same bits as {@link #load}, slower. Embeddings and norms are still
-     * dequantized once.
+     * Loads the model with the projections left quantized in the mapped file: Q8_0 through the
+     * {@link Q8_0Dot} kernel (faster than float copies, within float rounding of them), other types
+     * dequantized row by row at every use (same bits as {@link #load}, slower). Far less memory either
+     * way. Embeddings and norms are still dequantized once.
      */
     public static LlamaModel loadInPlace(GgufFile file) {
         LlamaConfig config = config(file);
