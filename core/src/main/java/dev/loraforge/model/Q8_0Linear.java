@@ -7,7 +7,7 @@ import java.lang.foreign.MemorySegment;
 /**
  * A projection over a GGUF Q8_0 matrix left in place (the mapped file): every output is a {@link Q8_0Dot}
  * straight on the row's blocks, so decoding reads 34 bytes per 32 weights and never builds a float row.
- * Rows come in HF order: q/k rows are taken from llama.cpp's interleaved RoPE position ({@code heads} > 0).
+ * Outputs come in HF order: q/k rows are put back from llama.cpp's interleaved RoPE order ({@code heads} > 0).
  */
 final class Q8_0Linear implements Linear {
 
@@ -67,19 +67,28 @@ final class Q8_0Linear implements Linear {
         RowChunks.run(rows, chunk, parallel, (from, to) -> rows(x, y, n, from, to));
     }
 
-    /** Rows {@code [from, to)} for every x row; each row's bytes are read once per call. */
+    /**
+     * GGUF rows {@code [from, to)} for every x row, read in file order (one sequential stream for the
+     * prefetcher, also for q/k) and written to their HF position.
+     */
     private void rows(float[] x, float[] y, int n, int from, int to) {
-        for (int r = from; r < to; r++) {
-            long off = offset(r);
+        MemorySegment w = data;
+        if (n == 1) { // decoding: the hot loop, kept minimal
+            for (int g = from; g < to; g++) {
+                y[hfRow(g)] = Q8_0Dot.dot(w, g * rowBytes, x, 0, blocks);
+            }
+            return;
+        }
+        for (int g = from; g < to; g++) {
+            int r = hfRow(g);
             for (int t = 0; t < n; t++) {
-                y[t * rows + r] = Q8_0Dot.dot(data, off, x, t * cols, blocks);
+                y[t * rows + r] = Q8_0Dot.dot(w, g * rowBytes, x, t * cols, blocks);
             }
         }
     }
 
-    /** Byte offset of HF row {@code r}. */
-    private long offset(int r) {
-        return GgufLlama.ggufRow(r, heads, rows) * rowBytes;
+    private int hfRow(int g) {
+        return heads == 0 ? g : GgufLlama.hfRow(g, heads, rows);
     }
 
     @Override
