@@ -34,6 +34,28 @@ public final class Q8_0Dot {
     private Q8_0Dot() {
     }
 
+    private static final java.util.concurrent.atomic.AtomicBoolean WARM = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Runs the kernel on {@code w}'s first row until the JIT has compiled it (once per JVM, ~0.1 s), so a
+     * model load and not the first token pays for it: interpreted, the Vector API is ~100x slower. The
+     * row must be of the segment kind decoding will see (a heap segment here would make C2 speculate on
+     * it and decode a mapped file with slower code).
+     */
+    static void warmUp(MemorySegment w, int blocks) {
+        if (!WARM.compareAndSet(false, true)) {
+            return;
+        }
+        float[] x = new float[blocks * QK];
+        float sink = 0;
+        for (int i = 0, n = Math.max(1, 256_000 / blocks); i < n; i++) {
+            sink += dot(w, 0, x, 0, blocks);
+        }
+        if (sink != 0) { // x is zero: keeps the loop from being optimized away
+            throw new AssertionError(sink);
+        }
+    }
+
     /** Bytes of a Q8_0 row of {@code cols} values ({@code cols} a multiple of 32). */
     public static long rowBytes(int cols) {
         return (long) (cols / QK) * BLOCK_BYTES;

@@ -39,6 +39,11 @@ final class Q8_0Linear implements Linear {
                     + " bytes, " + rows + " Q8_0 rows of " + cols + " need " + rowBytes * rows);
         }
         this.heads = heads;
+        // as llama.cpp's MAP_POPULATE: page the rows in at load, not inside the first token
+        if (data.isMapped()) {
+            data.load();
+        }
+        Q8_0Dot.warmUp(data, blocks);
         this.chunk = (int) Math.clamp(CHUNK_BYTES / rowBytes, 4, 256);
     }
 
