@@ -4,8 +4,8 @@
 # --bench), both on the SAME Q8_0 GGUF that `loraforge gguf --type q8_0` writes from the generated folder.
 # Llama-3.2-1B shape (hidden 2048, 16 layers, 32/8 heads, FFN 8192) with the Llama-2 tokenizer (vocab 32000).
 # Greedy, EOS ignored, the same prompt ids; 1 and 2 threads (Java: -XX:ActiveProcessorCount). Both figures
-# are (prompt + generated tokens) / seconds after the model is loaded (what `generate` prints; JVM start and model load left out); the
-# llama.cpp decode-only rate (after the first token) is printed beside it.
+# are (prompt + generated tokens) / seconds after the model is loaded (what `generate` prints; JVM start
+# and model load left out); the llama.cpp decode-only rate (after the first token) is printed beside it.
 # Usage: bench/generate.sh   (BENCH_TOKENS=32, BENCH_RUNS=3, BENCH_WORK=bench/work)
 . "$(dirname "$0")/lib.sh"
 tokens="${BENCH_TOKENS:-32}"
