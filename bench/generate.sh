@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Generation speed: `loraforge generate` (pure-Java forward pass; it reads the HF folder, BF16) against a
-# real llama.cpp (node-llama-cpp 3.22.1, prebuilt CPU build, core/src/test/node/oracle.mjs --bench) on the
-# Q8_0 GGUF that `loraforge gguf --type q8_0` writes from the same folder. Llama-3.2-1B shape (hidden 2048,
-# 16 layers, 32/8 heads, FFN 8192) with the Llama-2 tokenizer (vocab 32000). Greedy, EOS ignored, the same
-# prompt ids; 1 and 2 threads (Java: -XX:ActiveProcessorCount). Both figures are (prompt + generated tokens)
-# / seconds after the model is loaded (what `generate` prints; JVM start and model load left out); the
-# llama.cpp decode-only rate (after the first token) is printed beside it.
+# Generation speed: `loraforge generate` (pure-Java forward pass, Q8_0 matrices read in place from the mapped
+# file) against a real llama.cpp (node-llama-cpp 3.22.1, prebuilt CPU build, core/src/test/node/oracle.mjs
+# --bench), both on the SAME Q8_0 GGUF that `loraforge gguf --type q8_0` writes from the generated folder.
+# Llama-3.2-1B shape (hidden 2048, 16 layers, 32/8 heads, FFN 8192) with the Llama-2 tokenizer (vocab 32000).
+# Greedy, EOS ignored, the same prompt ids; 1 and 2 threads (Java: -XX:ActiveProcessorCount). Both figures
+# are (prompt + generated tokens) / seconds after the model is loaded (what `generate` prints; JVM start
+# and model load left out); the llama.cpp decode-only rate (after the first token) is printed beside it.
 # Usage: bench/generate.sh   (BENCH_TOKENS=32, BENCH_RUNS=3, BENCH_WORK=bench/work)
 . "$(dirname "$0")/lib.sh"
 tokens="${BENCH_TOKENS:-32}"
@@ -28,8 +28,8 @@ if [ ! -f "$oracle/node_modules/node-llama-cpp/package.json" ]; then
     --no-audit --no-fund >&2)
 fi
 prompt="1,450,4996,17354,1701"   # BOS + 4 Llama-2 ids ("The quick brown fox")
-echo "model: $(du -h "$model/model.safetensors" | cut -f1) BF16 folder; GGUF Q8_0: $(du -h "$gguf" | cut -f1);" \
-  "prompt 5 ids, $tokens generated tokens, median of $runs runs"
+echo "GGUF Q8_0: $(du -h "$gguf" | cut -f1) (from a $(du -h "$model/model.safetensors" | cut -f1) BF16 folder);" \
+  "prompt 5 ids, $tokens generated tokens, median of $runs runs; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 declare -A TPS
@@ -37,7 +37,7 @@ for threads in 1 2; do
   java_tps=() llama_tps=() llama_decode=()
   for _ in $(seq "$runs"); do
     # "5 prompt + 32 generated tokens in 12.34 s (3.0 tokens/s)" on stderr
-    line="$("$JAVA" "${JFLAGS[@]}" -XX:ActiveProcessorCount="$threads" -jar "$CLI_JAR" generate "$model" \
+    line="$("$JAVA" "${JFLAGS[@]}" -XX:ActiveProcessorCount="$threads" -jar "$CLI_JAR" generate "$gguf" \
       --ids "$prompt" -n "$tokens" --ignore-eos --print-ids 2>&1 >/dev/null | grep 'generated tokens in')"
     java_tps+=("$(sed -E 's/.*\(([0-9.]+) tokens\/s\).*/\1/' <<<"$line")")
     json="$(cd "$oracle" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true node oracle.mjs --model "$gguf" --tokens "$prompt" \
@@ -47,7 +47,8 @@ for threads in 1 2; do
   done
   TPS[java$threads]="$(printf '%s\n' "${java_tps[@]}" | median)"
   TPS[llama$threads]="$(printf '%s\n' "${llama_tps[@]}" | median)"
-  printf '%d thread(s): loraforge generate (BF16) %6.2f tokens/s (%s)   llama.cpp Q8_0 %6.2f tokens/s (%s; decode only %s)   ratio llama.cpp / loraforge %s\n' \
+  printf '%d thread(s): loraforge generate Q8_0 %6.2f tokens/s (%s)   llama.cpp Q8_0 %6.2f tokens/s (%s; decode only %s)   ratio loraforge / llama.cpp %s\n' \
     "$threads" "${TPS[java$threads]}" "${java_tps[*]}" "${TPS[llama$threads]}" "${llama_tps[*]}" "${llama_decode[*]}" \
-    "$(awk -v a="${TPS[llama$threads]}" -v b="${TPS[java$threads]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+    "$(awk -v a="${TPS[java$threads]}" -v b="${TPS[llama$threads]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
 done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

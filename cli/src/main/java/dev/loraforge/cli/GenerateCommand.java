@@ -62,7 +62,8 @@ final class GenerateCommand implements Callable<Integer> {
     boolean printIds;
 
     @Option(names = "--in-place", description = "read weights from the file at every use instead of copying them "
-            + "as floats (less memory, slower; chosen automatically when the copies would not fit the heap)")
+            + "as floats (less memory, slower except Q8_0, which a GGUF always keeps in place; chosen "
+            + "automatically when the copies would not fit the heap)")
     boolean inPlace;
 
     @Spec
@@ -84,7 +85,7 @@ final class GenerateCommand implements Callable<Integer> {
                  LoraAdapter lora = adapter == null ? null : LoraAdapter.open(adapter)) {
                 LlamaConfig config = GgufLlama.config(gguf);
                 TensorSource weights = GgufLlama.tensors(gguf, config);
-                LinearFactory f = inPlace(config) ? GgufLlama.inPlace(gguf, config) : LinearFactory.DENSE;
+                LinearFactory f = inPlace(config) ? GgufLlama.inPlace(gguf, config) : GgufLlama.fastest(gguf, config);
                 LlamaModel m = lora == null ? LlamaModel.load(config, weights, f) : UnmergedLora.load(config, weights, lora, f);
                 Tokenizer tok = printIds && ids != null ? null : Tokenizers.fromGgufMetadata(key -> plain(gguf, key));
                 return generate(m, tok);
@@ -139,7 +140,7 @@ final class GenerateCommand implements Callable<Integer> {
             stream.finish();
         }
         out.flush();
-        err.printf("%d prompt + %d generated tokens in %.2f s (%.1f tokens/s)%n", input.length, generated.length,
+        err.printf("%d prompt + %d generated tokens in %.2f s (%.2f tokens/s)%n", input.length, generated.length,
                 seconds, (input.length + generated.length) / seconds);
         err.flush();
         return ExitCodes.OK;

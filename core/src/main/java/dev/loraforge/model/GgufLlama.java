@@ -1,5 +1,6 @@
 package dev.loraforge.model;
 
+import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.format.gguf.GgufFile;
 import dev.loraforge.format.gguf.GgufTensor;
 import dev.loraforge.model.ModelException.Kind;
@@ -45,17 +46,34 @@ public final class GgufLlama {
     }
 
     /**
-     * Loads the model with the projections left quantized in the mapped file and dequantized row by row
-     * at every use: far less memory, same bits as {@link #load}, slower. Embeddings and norms are still
-     * dequantized once.
+     * Loads the model with the projections left quantized in the mapped file: Q8_0 through the
+     * {@link Q8_0Dot} kernel (faster than float copies, within float rounding of them), other types
+     * dequantized row by row at every use (same bits as {@link #load}, slower). Far less memory either
+     * way. Embeddings and norms are still dequantized once.
      */
     public static LlamaModel loadInPlace(GgufFile file) {
         LlamaConfig config = config(file);
         return LlamaModel.load(config, tensors(file, config), inPlace(file, config));
     }
 
-    /** Projections over the GGUF's own (possibly quantized) rows, in HF row order. */
+    /**
+     * Projections over the GGUF's own (possibly quantized) rows, in HF row order. Q8_0 matrices use the
+     * {@link Q8_0Dot} kernel on their blocks (float sums, not the bits of a dequantized copy); other types
+     * dequantize a row at a time and give the same bits as {@link #load}.
+     */
     public static LinearFactory inPlace(GgufFile f, LlamaConfig c) {
+        return inPlace(f, c, false);
+    }
+
+    /**
+     * Q8_0 matrices in place with the {@link Q8_0Dot} kernel (less memory and faster than a float copy,
+     * since decoding is bound by the bytes read), every other matrix as a dense float copy.
+     */
+    public static LinearFactory fastest(GgufFile f, LlamaConfig c) {
+        return inPlace(f, c, true);
+    }
+
+    private static LinearFactory inPlace(GgufFile f, LlamaConfig c, boolean denseUnlessKernel) {
         Map<String, GgufTensor> byHf = new LinkedHashMap<>();
         for (GgufTensor t : f.tensors()) {
             String hf = hfName(t.name());
@@ -73,7 +91,11 @@ public final class GgufLlama {
                 throw new ModelException(Kind.BAD_WEIGHT, f.path() + ": " + t.name() + " has shape "
                         + java.util.Arrays.toString(shape) + ", expected [" + out + ", " + in + "]");
             }
-            return new QuantizedRows(t, out, in, permutedHeads(weight, c));
+            if (t.type() == GgmlType.Q8_0) {
+                return new Q8_0Linear(t, out, in, permutedHeads(weight, c));
+            }
+            return denseUnlessKernel ? LinearFactory.DENSE.create(module, weight, out, in, source)
+                    : new QuantizedRows(t, out, in, permutedHeads(weight, c));
         };
     }
 

@@ -1,6 +1,5 @@
 package dev.loraforge.model;
 
-import java.util.stream.IntStream;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -9,8 +8,8 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * {@code y = W·x} for a row-major float matrix: a scalar reference and a Vector API kernel, both with
  * float64 accumulators (products of two floats are exact in double, so the two differ only in the
- * order of a float64 sum: far below float32 resolution). Rows are split over the common pool when the
- * matrix is large enough to pay for it.
+ * order of a float64 sum: far below float32 resolution). Rows are split in chunks over the cores
+ * ({@link RowChunks}) when the matrix is large enough to pay for it.
  */
 public final class MatVec {
 
@@ -32,13 +31,8 @@ public final class MatVec {
     /** {@code y[0..rows) = W·x} with {@code W} at {@code w[wOff ..]}, rows × cols. */
     public static void apply(float[] w, int wOff, int rows, int cols, float[] x, float[] y) {
         check(w, wOff, rows, cols, x, y);
-        if ((long) rows * cols < PARALLEL_THRESHOLD || rows < 2 * ROWS_PER_TASK) {
-            rows(w, wOff, cols, x, y, 0, rows);
-        } else {
-            int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-            IntStream.range(0, tasks).parallel().forEach(t ->
-                    rows(w, wOff, cols, x, y, t * ROWS_PER_TASK, Math.min(rows, (t + 1) * ROWS_PER_TASK)));
-        }
+        RowChunks.run(rows, ROWS_PER_TASK, (long) rows * cols >= PARALLEL_THRESHOLD,
+                (from, to) -> rows(w, wOff, cols, x, y, from, to));
     }
 
     /**
@@ -51,13 +45,8 @@ public final class MatVec {
                     + " for " + rows + "x" + cols);
         }
         check(w, wOff, rows, cols, new float[cols], new float[rows]);
-        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-        if ((long) rows * cols * n < PARALLEL_THRESHOLD || tasks < 2) {
-            batchRows(w, wOff, rows, cols, x, n, y, 0, rows);
-        } else {
-            IntStream.range(0, tasks).parallel().forEach(t -> batchRows(w, wOff, rows, cols, x, n, y,
-                    t * ROWS_PER_TASK, Math.min(rows, (t + 1) * ROWS_PER_TASK)));
-        }
+        RowChunks.run(rows, ROWS_PER_TASK, (long) rows * cols * n >= PARALLEL_THRESHOLD,
+                (from, to) -> batchRows(w, wOff, rows, cols, x, n, y, from, to));
     }
 
     private static void batchRows(float[] w, int wOff, int rows, int cols, float[] x, int n, float[] y,

@@ -1,7 +1,5 @@
 package dev.loraforge.model;
 
-import java.util.stream.IntStream;
-
 /**
  * A projection whose weight stays where it is (a mapped file, quantized or not) and is turned into
  * float rows on the fly, one row at a time, so memory holds no float copy of the matrix. Each output is
@@ -42,13 +40,8 @@ public abstract class RowLinear implements Linear {
 
     @Override
     public void applyBatch(float[] x, float[] y, int n) {
-        int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-        if ((long) rows * cols * n < MatVec.PARALLEL_THRESHOLD || tasks < 2) {
-            rows(x, y, n, 0, rows);
-        } else {
-            IntStream.range(0, tasks).parallel().forEach(t ->
-                    rows(x, y, n, t * ROWS_PER_TASK, Math.min(rows, (t + 1) * ROWS_PER_TASK)));
-        }
+        RowChunks.run(rows, ROWS_PER_TASK, (long) rows * cols * n >= MatVec.PARALLEL_THRESHOLD,
+                (from, to) -> rows(x, y, n, from, to));
     }
 
     private void rows(float[] x, float[] y, int n, int from, int to) {
