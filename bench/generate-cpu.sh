@@ -4,7 +4,7 @@
 # sides (Java: -XX:ActiveProcessorCount=1, so the matvecs stay on the calling thread; llama.cpp: --threads 1),
 # the same Q8_0 GGUF as bench/generate.sh (run that first). Per token = (process user+sys CPU of a 32-token
 # run - that of a 2-token run) / 30, which leaves out start-up, model load and prompt; the JVM's JIT and GC
-# threads stay in (against us). Usage: bench/generate-cpu.sh   (BENCH_RUNS=3, BENCH_WORK=bench/work)
+# threads stay in (against us). Usage: bench/generate-cpu.sh   (BENCH_RUNS=3, BENCH_WORK=bench/scratch)
 . "$(dirname "$0")/lib.sh"
 runs="${BENCH_RUNS:-3}"
 oracle="$bench_root/core/src/test/node"

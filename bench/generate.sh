@@ -6,7 +6,7 @@
 # Greedy, EOS ignored, the same prompt ids; 1 and 2 threads (Java: -XX:ActiveProcessorCount). Both figures
 # are (prompt + generated tokens) / seconds after the model is loaded (what `generate` prints; JVM start
 # and model load left out); the llama.cpp decode-only rate (after the first token) is printed beside it.
-# Usage: bench/generate.sh   (BENCH_TOKENS=32, BENCH_RUNS=3, BENCH_WORK=bench/work)
+# Usage: bench/generate.sh   (BENCH_TOKENS=32, BENCH_RUNS=3, BENCH_WORK=bench/scratch)
 . "$(dirname "$0")/lib.sh"
 tokens="${BENCH_TOKENS:-32}"
 runs="${BENCH_RUNS:-3}"

@@ -4,7 +4,7 @@
 # llama.cpp cannot run here (no build, no torch for convert_hf_to_gguf.py): its two steps are the figures
 # issue 5 measured on this machine kind (F16 convert 10-12 s, then quantize Q8_0 6-7 s, Q4_K_M 36-40 s, while
 # cp took 1.6-3.3 s), taken at their midpoints and scaled by cp of this run / 2.45 s (the midpoint of theirs).
-# Usage: bench/gguf.sh   (BENCH_RUNS=5, BENCH_WORK=bench/work, BENCH_TYPES="f16 q8_0 q4_k_m", BENCH_CLI_JAR=)
+# Usage: bench/gguf.sh   (BENCH_RUNS=5, BENCH_WORK=bench/scratch, BENCH_TYPES="f16 q8_0 q4_k_m", BENCH_CLI_JAR=)
 . "$(dirname "$0")/lib.sh"
 types="${BENCH_TYPES:-f16 q8_0 q4_k_m}"
 if [ -n "${BENCH_CLI_JAR:-}" ]; then   # a prebuilt CLI jar (e.g. a baseline kept aside); the model must exist

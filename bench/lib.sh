@@ -7,7 +7,7 @@ find_jdk25
 JAVA="$JAVA_HOME/bin/java"
 # the same JVM flags as bin/loraforge
 JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC)
-work="${BENCH_WORK:-$bench_root/bench/work}"
+work="${BENCH_WORK:-$bench_root/bench/scratch}"
 runs="${BENCH_RUNS:-5}"
 mkdir -p "$work"
 

@@ -2,7 +2,7 @@
 # Issue 4 benchmark: `loraforge merge` of a rank-16 LoRA on all 7 projections into a generated
 # Llama-3.2-1B-shaped bf16 model, against `cp` of the base file in the same run; peak RSS.
 # Then the same merge with a JVM heap far smaller than the model, to show memory does not grow with it.
-# Usage: bench/merge.sh   (BENCH_RUNS=5, BENCH_WORK=bench/work)
+# Usage: bench/merge.sh   (BENCH_RUNS=5, BENCH_WORK=bench/scratch)
 . "$(dirname "$0")/lib.sh"
 build_jars
 model="$work/llama-1b-bf16"

@@ -76,7 +76,7 @@ final class GgufCommand implements Callable<Integer> {
             specs.add(new HfToGguf.AdapterSpec(adapters.get(i), weights.isEmpty() ? 1.0 : weights.get(i)));
         }
         PrintWriter err = spec.commandLine().getErr();
-        Bar bar = new Bar(err, !quiet && !json && System.console() != null);
+        ProgressBar bar = new ProgressBar(err, !quiet && !json && System.console() != null);
         long start = System.nanoTime();
         HfToGguf.Summary s = HfToGguf.convert(model, specs, out, t, overwrite, bar);
         bar.finish();
@@ -132,44 +132,5 @@ final class GgufCommand implements Callable<Integer> {
             }
         }
         return b.append('"').toString();
-    }
-
-    /** Progress on stderr, only on a terminal: tensors, MB, rate, ETA. */
-    static final class Bar implements HfToGguf.Progress {
-        private final PrintWriter err;
-        private final boolean show;
-        private final long start = System.nanoTime();
-        private long last;
-
-        Bar(PrintWriter err, boolean show) {
-            this.err = err;
-            this.show = show;
-        }
-
-        @Override
-        public synchronized void tensorDone(String name, int done, int total, long bytesDone, long bytesTotal) {
-            if (!show) {
-                return;
-            }
-            long now = System.nanoTime();
-            if (now - last < 100_000_000L && done < total) {
-                return;
-            }
-            last = now;
-            double secs = Math.max(1e-9, (now - start) / 1e9);
-            double rate = bytesDone / secs;
-            double eta = rate > 0 ? (bytesTotal - bytesDone) / rate : 0;
-            int fill = (int) (30 * (double) bytesDone / Math.max(1, bytesTotal));
-            err.printf(Locale.ROOT, "\r[%s%s] %d/%d tensors  %.1f/%.1f MB  %.1f MB/s  ETA %.0fs ", "#".repeat(fill),
-                    " ".repeat(30 - fill), done, total, bytesDone / 1e6, bytesTotal / 1e6, rate / 1e6, eta);
-            err.flush();
-        }
-
-        void finish() {
-            if (show) {
-                err.println();
-                err.flush();
-            }
-        }
     }
 }

@@ -88,7 +88,7 @@ class MergeCommand implements Callable<Integer> {
         List<String> command = new ArrayList<>(List.of("loraforge", unmerge() ? "unmerge" : "merge"));
         command.addAll(spec.commandLine().getParseResult().originalArgs());
         PrintWriter err = spec.commandLine().getErr();
-        Progress bar = new Progress(err, !quiet && System.console() != null);
+        ProgressBar bar = new ProgressBar(err, !quiet && System.console() != null);
         if (forced4bit && unmerge()) {
             throw new UsageException("--forced-4bit applies to merge only");
         }
@@ -224,55 +224,6 @@ class MergeCommand implements Callable<Integer> {
             return ShardPlan.parseSize(s);
         } catch (IllegalArgumentException e) {
             throw new UsageException("--max-shard-size '" + s + "' is not a size like 5GB, 500MB or 10GiB");
-        }
-    }
-
-    /** Progress bar on stderr (only on a terminal): tensors, bytes, rate, ETA. */
-    static final class Progress implements ModelMerger.Progress {
-        private final PrintWriter err;
-        private final boolean show;
-        private final long start = System.nanoTime();
-        private final long delayMillis = Long.getLong("loraforge.test.tensorDelayMillis", 0); // for kill tests
-        private long last;
-
-        Progress(PrintWriter err, boolean show) {
-            this.err = err;
-            this.show = show;
-        }
-
-        @Override
-        public void tensorDone(String name, int done, int total, long bytesDone, long bytesTotal) {
-            if (delayMillis > 0) {
-                try {
-                    Thread.sleep(delayMillis);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            if (!show) {
-                return;
-            }
-            long now = System.nanoTime();
-            if (now - last < 100_000_000L && done < total) {
-                return;
-            }
-            last = now;
-            double secs = Math.max(1e-9, (now - start) / 1e9);
-            double rate = bytesDone / secs;
-            double eta = rate > 0 ? (bytesTotal - bytesDone) / rate : 0;
-            int width = 30;
-            int fill = (int) (width * (double) bytesDone / Math.max(1, bytesTotal));
-            err.printf(Locale.ROOT, "\r[%s%s] %d/%d tensors  %.1f/%.1f MB  %.1f MB/s  ETA %.0fs ",
-                    "#".repeat(fill), " ".repeat(width - fill), done, total, bytesDone / 1e6, bytesTotal / 1e6,
-                    rate / 1e6, eta);
-            err.flush();
-        }
-
-        void finish() {
-            if (show) {
-                err.println();
-                err.flush();
-            }
         }
     }
 }
