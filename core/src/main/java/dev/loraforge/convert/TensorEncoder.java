@@ -92,6 +92,8 @@ final class TensorEncoder {
                     + outBytes + " expected");
         }
         boolean rawCopy = shift == 0f && ((type == GgmlType.F32 && src.dtype() == DType.F32) || (type == GgmlType.F16 && src.dtype() == DType.F16));
+        // the common bf16 model to F16: straight from the mapped row to the output buffer, no float row
+        boolean bf16ToF16 = shift == 0f && type == GgmlType.F16 && src.dtype() == DType.BF16;
         long inRowBytes = src.dtype().byteCount(rowLen);
         long chunkRows = Math.max(1, Math.min(rows, CHUNK_BYTES / Math.max(1, outRowBytes)));
         // permuted rows of a head are read out of order: release the source once the head is done
@@ -106,6 +108,8 @@ final class TensorEncoder {
                     long out = (r - r0) * outRowBytes;
                     if (rawCopy) {
                         MemorySegment.copy(src.data(), s * inRowBytes, buf, out, inRowBytes);
+                    } else if (bf16ToF16) {
+                        FloatConversions.bf16ToF16(src.data(), s * inRowBytes, buf, out, n);
                     } else {
                         encodeRow(src, s * rowLen, row, n, shift, type, quantizer, buf, out);
                     }
