@@ -100,9 +100,12 @@ final class TensorEncoder {
         long releaseRows = nHead > 0 ? rows / nHead : 1;
         boolean release = src.data().isMapped();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocate(Math.max(1, chunkRows * outRowBytes), 64);
+            long align = GgufWriter.DIRECT_ALIGNMENT;
+            MemorySegment raw = arena.allocate(Math.max(1, chunkRows * outRowBytes) + align, align);
             for (long r0 = 0; r0 < rows; r0 += chunkRows) {
                 long r1 = Math.min(rows, r0 + chunkRows);
+                // the buffer sits at the file offset's place within a block, so the sink can write it direct
+                MemorySegment buf = raw.asSlice(Math.floorMod(sink.position() + r0 * outRowBytes, align));
                 for (long r = r0; r < r1; r++) {
                     long s = sourceRow(r, rows, nHead);
                     long out = (r - r0) * outRowBytes;
