@@ -16,7 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * tensor, an output buffer). bfloat16 comes in a pair: a plain scalar loop (the reference, element for
  * element {@link HalfFloat}) and a {@code jdk.incubator.vector} version with identical results; the system
  * property {@value #VECTOR_PROPERTY}{@code =false} forces the scalar one. float16 uses the JDK's
- * {@link Float#float16ToFloat}/{@link Float#floatToFloat16} in a plain loop, which the JIT vectorizes itself.
+ * {@link Float#float16ToFloat}/{@link Float#floatToFloat16} in plain loops over arrays, which the JIT vectorizes
+ * itself (blocks copied in bulk between the segment and a {@code short[]}), paired with a per-element reference.
  * float64 sources round once (see {@link HalfFloat#doubleToBf16}).
  */
 public final class FloatConversions {
