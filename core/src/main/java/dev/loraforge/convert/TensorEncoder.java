@@ -92,20 +92,27 @@ final class TensorEncoder {
                     + outBytes + " expected");
         }
         boolean rawCopy = shift == 0f && ((type == GgmlType.F32 && src.dtype() == DType.F32) || (type == GgmlType.F16 && src.dtype() == DType.F16));
+        // the common bf16 model to F16: straight from the mapped row to the output buffer, no float row
+        boolean bf16ToF16 = shift == 0f && type == GgmlType.F16 && src.dtype() == DType.BF16;
         long inRowBytes = src.dtype().byteCount(rowLen);
         long chunkRows = Math.max(1, Math.min(rows, CHUNK_BYTES / Math.max(1, outRowBytes)));
         // permuted rows of a head are read out of order: release the source once the head is done
         long releaseRows = nHead > 0 ? rows / nHead : 1;
         boolean release = src.data().isMapped();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocate(Math.max(1, chunkRows * outRowBytes), 64);
+            long align = GgufWriter.DIRECT_ALIGNMENT;
+            MemorySegment raw = arena.allocate(Math.max(1, chunkRows * outRowBytes) + align, align);
             for (long r0 = 0; r0 < rows; r0 += chunkRows) {
                 long r1 = Math.min(rows, r0 + chunkRows);
+                // the buffer sits at the file offset's place within a block, so the sink can write it direct
+                MemorySegment buf = raw.asSlice(Math.floorMod(sink.position() + r0 * outRowBytes, align));
                 for (long r = r0; r < r1; r++) {
                     long s = sourceRow(r, rows, nHead);
                     long out = (r - r0) * outRowBytes;
                     if (rawCopy) {
                         MemorySegment.copy(src.data(), s * inRowBytes, buf, out, inRowBytes);
+                    } else if (bf16ToF16) {
+                        FloatConversions.bf16ToF16(src.data(), s * inRowBytes, buf, out, n);
                     } else {
                         encodeRow(src, s * rowLen, row, n, shift, type, quantizer, buf, out);
                     }

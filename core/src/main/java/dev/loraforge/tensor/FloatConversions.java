@@ -16,7 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * tensor, an output buffer). bfloat16 comes in a pair: a plain scalar loop (the reference, element for
  * element {@link HalfFloat}) and a {@code jdk.incubator.vector} version with identical results; the system
  * property {@value #VECTOR_PROPERTY}{@code =false} forces the scalar one. float16 uses the JDK's
- * {@link Float#float16ToFloat}/{@link Float#floatToFloat16} in a plain loop, which the JIT vectorizes itself.
+ * {@link Float#float16ToFloat}/{@link Float#floatToFloat16} in plain loops over arrays, which the JIT vectorizes
+ * itself (blocks copied in bulk between the segment and a {@code short[]}), paired with a per-element reference.
  * float64 sources round once (see {@link HalfFloat#doubleToBf16}).
  */
 public final class FloatConversions {
@@ -65,17 +66,117 @@ public final class FloatConversions {
 
     /** {@code n} float16 values from {@code src} at byte {@code srcOffset} into {@code dst[dstIndex..]}. */
     public static void f16ToFloat(MemorySegment src, long srcOffset, float[] dst, int dstIndex, int n) {
+        if (vectorEnabled()) {
+            f16ToFloatBlocked(src, srcOffset, dst, dstIndex, n);
+        } else {
+            f16ToFloatScalar(src, srcOffset, dst, dstIndex, n);
+        }
+    }
+
+    /** {@code n} floats rounded to float16 (nearest even) into {@code dst}. */
+    public static void floatToF16(float[] src, int srcIndex, MemorySegment dst, long dstOffset, int n) {
+        if (vectorEnabled()) {
+            floatToF16Blocked(src, srcIndex, dst, dstOffset, n);
+        } else {
+            floatToF16Scalar(src, srcIndex, dst, dstOffset, n);
+        }
+    }
+
+    /**
+     * {@code n} bf16 values at byte {@code srcOffset} of {@code src} to float16 at byte {@code dstOffset} of
+     * {@code dst}: exactly {@link #bf16ToFloat} then {@link #floatToF16} (nearest even, NaN as
+     * {@link Float#floatToFloat16}), in one pass without a caller's float row.
+     */
+    public static void bf16ToF16(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset, int n) {
+        if (vectorEnabled()) {
+            bf16ToF16Blocked(src, srcOffset, dst, dstOffset, n);
+        } else {
+            bf16ToF16Scalar(src, srcOffset, dst, dstOffset, n);
+        }
+    }
+
+    // ---------------------------------------------------------------- float16 pairs: scalar reference, blocked
+    // The blocked versions copy a block of 16-bit values between the segment and a short[] in bulk and convert
+    // in plain array loops, which C2 vectorizes (float16 <-> float32 and the bf16 shift); element accesses on a
+    // segment in the loop body are not vectorized.
+
+    private static final int BLOCK = 4096;
+
+    private static final class Scratch {
+        final short[] shorts = new short[BLOCK];
+        final float[] floats = new float[BLOCK];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    static void f16ToFloatScalar(MemorySegment src, long srcOffset, float[] dst, int dstIndex, int n) {
         checkRange(src, srcOffset, n);
         for (int i = 0; i < n; i++) {
             dst[dstIndex + i] = Float.float16ToFloat(src.get(TensorView.I16_LE, srcOffset + 2L * i));
         }
     }
 
-    /** {@code n} floats rounded to float16 (nearest even) into {@code dst}. */
-    public static void floatToF16(float[] src, int srcIndex, MemorySegment dst, long dstOffset, int n) {
+    static void floatToF16Scalar(float[] src, int srcIndex, MemorySegment dst, long dstOffset, int n) {
         checkRange(dst, dstOffset, n);
         for (int i = 0; i < n; i++) {
             dst.set(TensorView.I16_LE, dstOffset + 2L * i, Float.floatToFloat16(src[srcIndex + i]));
+        }
+    }
+
+    static void bf16ToF16Scalar(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset, int n) {
+        checkRange(src, srcOffset, n);
+        checkRange(dst, dstOffset, n);
+        for (int i = 0; i < n; i++) {
+            float f = HalfFloat.bf16ToFloat(src.get(TensorView.I16_LE, srcOffset + 2L * i));
+            dst.set(TensorView.I16_LE, dstOffset + 2L * i, Float.floatToFloat16(f));
+        }
+    }
+
+    static void f16ToFloatBlocked(MemorySegment src, long srcOffset, float[] dst, int dstIndex, int n) {
+        checkRange(src, srcOffset, n);
+        java.util.Objects.checkFromIndexSize(dstIndex, n, dst.length);
+        short[] h = SCRATCH.get().shorts;
+        for (int i = 0; i < n; i += BLOCK) {
+            int m = Math.min(BLOCK, n - i);
+            MemorySegment.copy(src, TensorView.I16_LE, srcOffset + 2L * i, h, 0, m);
+            int base = dstIndex + i;
+            for (int k = 0; k < m; k++) {
+                dst[base + k] = Float.float16ToFloat(h[k]);
+            }
+        }
+    }
+
+    static void floatToF16Blocked(float[] src, int srcIndex, MemorySegment dst, long dstOffset, int n) {
+        checkRange(dst, dstOffset, n);
+        java.util.Objects.checkFromIndexSize(srcIndex, n, src.length);
+        short[] h = SCRATCH.get().shorts;
+        for (int i = 0; i < n; i += BLOCK) {
+            int m = Math.min(BLOCK, n - i);
+            int base = srcIndex + i;
+            for (int k = 0; k < m; k++) {
+                h[k] = Float.floatToFloat16(src[base + k]);
+            }
+            MemorySegment.copy(h, 0, dst, TensorView.I16_LE, dstOffset + 2L * i, m);
+        }
+    }
+
+    static void bf16ToF16Blocked(MemorySegment src, long srcOffset, MemorySegment dst, long dstOffset, int n) {
+        checkRange(src, srcOffset, n);
+        checkRange(dst, dstOffset, n);
+        Scratch s = SCRATCH.get();
+        short[] h = s.shorts;
+        float[] f = s.floats;
+        for (int i = 0; i < n; i += BLOCK) {
+            int m = Math.min(BLOCK, n - i);
+            MemorySegment.copy(src, TensorView.I16_LE, srcOffset + 2L * i, h, 0, m);
+            // two loops: each vectorizes on its own, the fused one does not
+            for (int k = 0; k < m; k++) {
+                f[k] = Float.intBitsToFloat(h[k] << 16);
+            }
+            for (int k = 0; k < m; k++) {
+                h[k] = Float.floatToFloat16(f[k]);
+            }
+            MemorySegment.copy(h, 0, dst, TensorView.I16_LE, dstOffset + 2L * i, m);
         }
     }
 

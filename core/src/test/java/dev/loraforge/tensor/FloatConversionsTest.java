@@ -110,6 +110,50 @@ class FloatConversionsTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 3})
+    void f16BlockedEqualsScalarOnEveryPattern(int shift) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment src = allPatterns(arena);
+            // odd offsets and lengths, several blocks and a tail
+            int n = 65536 - shift * 7;
+            float[] a = new float[n + shift];
+            float[] b = new float[n + shift];
+            FloatConversions.f16ToFloatScalar(src, 2L * shift, a, shift, n);
+            FloatConversions.f16ToFloatBlocked(src, 2L * shift, b, shift, n);
+            MemorySegment hs = arena.allocate(2L * n + 6);
+            MemorySegment hb = arena.allocate(2L * n + 6);
+            FloatConversions.bf16ToF16Scalar(src, 2L * shift, hs, 2L * shift, n);
+            FloatConversions.bf16ToF16Blocked(src, 2L * shift, hb, 2L * shift, n);
+            for (int i = 0; i < n; i++) {
+                short bits = (short) (i + shift);
+                int expect = Float.floatToRawIntBits(HalfFloat.f16ToFloat(bits));
+                assertThat(Float.floatToRawIntBits(a[shift + i])).isEqualTo(expect);
+                assertThat(Float.floatToRawIntBits(b[shift + i])).isEqualTo(expect);
+                // bf16 -> f32 -> f16 as the float row path does it, NaN payloads included
+                short f16 = HalfFloat.floatToF16(HalfFloat.bf16ToFloat(bits));
+                assertThat(hs.get(TensorView.I16_LE, 2L * (shift + i))).isEqualTo(f16);
+                assertThat(hb.get(TensorView.I16_LE, 2L * (shift + i))).isEqualTo(f16);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 4095, 4096, 4097, 100_003})
+    void floatToF16BlockedEqualsScalar(int n) {
+        float[] g = floatsWithEdges(n, n + 3);
+        MemorySegment a = MemorySegment.ofArray(new byte[2 * n + 2]);
+        MemorySegment b = MemorySegment.ofArray(new byte[2 * n + 2]);
+        FloatConversions.floatToF16Scalar(g, 3, a, 2, n);
+        FloatConversions.floatToF16Blocked(g, 3, b, 2, n);
+        assertThat(a.mismatch(b)).isEqualTo(-1);
+        for (int i = 0; i < n; i++) {
+            assertThat(b.get(TensorView.I16_LE, 2 + 2L * i)).isEqualTo(HalfFloat.floatToF16(g[3 + i]));
+        }
+        assertThatThrownBy(() -> FloatConversions.floatToF16Blocked(g, 0, a, 4, n + 1))
+                .isInstanceOf(IndexOutOfBoundsException.class);
+    }
+
     @Test
     void doublesRoundOnce() {
         double[] d = IntStream.range(0, 1000).mapToDouble(i -> 1 + Math.scalb(1.0, -8) + Math.scalb(1.0, -30) * (i - 500)).toArray();
