@@ -109,6 +109,11 @@ public final class PythonJson {
     }
 
     private static void string(StringBuilder sb, String s) {
+        string(sb, s, true);
+    }
+
+    /** A JSON string as Python writes it; {@code ensureAscii} escapes everything outside space..'~'. */
+    public static void string(StringBuilder sb, String s, boolean ensureAscii) {
         sb.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -121,8 +126,8 @@ public final class PythonJson {
                 case '\b' -> sb.append("\\b");
                 case '\f' -> sb.append("\\f");
                 default -> {
-                    if (c < 0x20 || c > 0x7E) {
-                        sb.append(String.format("\\u%04x", (int) c));
+                    if (c < 0x20 || (ensureAscii && c > 0x7E)) {
+                        sb.append(String.format(java.util.Locale.ROOT, "\\u%04x", (int) c));
                     } else {
                         sb.append(c);
                     }
@@ -155,7 +160,7 @@ public final class PythonJson {
         String sign = d < 0 ? "-" : "";
         if (exp10 < -4 || exp10 >= 16) {
             String mant = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
-            return sign + mant + "e" + (exp10 < 0 ? "-" : "+") + String.format("%02d", Math.abs(exp10));
+            return sign + mant + "e" + (exp10 < 0 ? "-" : "+") + String.format(java.util.Locale.ROOT, "%02d", Math.abs(exp10));
         }
         String plain = bd.abs().toPlainString();
         return sign + (plain.contains(".") ? plain : plain + ".0");

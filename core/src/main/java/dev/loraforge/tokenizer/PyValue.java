@@ -1,5 +1,7 @@
 package dev.loraforge.tokenizer;
 
+import dev.loraforge.io.PythonJson;
+
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -152,6 +154,7 @@ final class PyValue {
         return String.valueOf(v);
     }
 
+    /** Python's {@code repr(float)} (also what {@code str()} prints). */
     static String floatRepr(double d) {
         if (Double.isNaN(d)) {
             return "nan";
@@ -159,11 +162,7 @@ final class PyValue {
         if (Double.isInfinite(d)) {
             return d > 0 ? "inf" : "-inf";
         }
-        if (d == Math.rint(d) && Math.abs(d) < 1e16) {
-            return String.format("%.1f", d);
-        }
-        String s = Double.toString(d);
-        return s.contains("E") ? s.replace("E", "e").replace("e", Math.abs(d) < 1 ? "e" : "e+") : s;
+        return PythonJson.pythonRepr(d);
     }
 
     static boolean eq(Object a, Object b) {
@@ -332,26 +331,6 @@ final class PyValue {
     }
 
     private static void jsonString(String s, StringBuilder sb) {
-        sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                case '\b' -> sb.append("\\b");
-                case '\f' -> sb.append("\\f");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        sb.append('"');
+        PythonJson.string(sb, s, false); // transformers' tojson: ensure_ascii=False
     }
 }
