@@ -1,12 +1,11 @@
 package dev.loraforge.cli;
 
-import dev.loraforge.convert.HfToGguf;
-import dev.loraforge.merge.ModelMerger;
+import dev.loraforge.io.Progress;
 import java.io.PrintWriter;
 import java.util.Locale;
 
 /** Progress bar on stderr, only on a terminal: tensors, bytes, rate, ETA (merge, unmerge, gguf). */
-final class ProgressBar implements ModelMerger.Progress, HfToGguf.Progress {
+final class ProgressBar implements Progress {
     private final PrintWriter err;
     private final boolean show;
     private final long start = System.nanoTime();

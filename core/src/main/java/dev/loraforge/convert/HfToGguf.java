@@ -1,5 +1,6 @@
 package dev.loraforge.convert;
 
+import dev.loraforge.io.Progress;
 import dev.loraforge.adapter.AdapterCheck;
 import dev.loraforge.adapter.LoraAdapter;
 import dev.loraforge.format.ModelSource;
@@ -295,13 +296,6 @@ public final class HfToGguf {
         return (src, n, dst, off) -> codec.quantize(src, 0, n, dst, off);
     }
 
-    /** Called after each tensor is written (from any thread). */
-    @FunctionalInterface
-    public interface Progress {
-        void tensorDone(String name, int done, int total, long bytesDone, long bytesTotal);
-
-        Progress NONE = (name, done, total, bytesDone, bytesTotal) -> { };
-    }
 
     /** Output bytes after which a background flush starts (the kernel itself waits for 10% of RAM or 30 s). */
     static final long FLUSH_BEHIND_BYTES = 256L << 20;

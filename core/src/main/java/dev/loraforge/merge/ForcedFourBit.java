@@ -1,5 +1,6 @@
 package dev.loraforge.merge;
 
+import dev.loraforge.io.Progress;
 import dev.loraforge.format.ModelSource;
 import dev.loraforge.format.safetensors.ShardIndex;
 import dev.loraforge.format.safetensors.ShardPlan;
@@ -81,7 +82,7 @@ public final class ForcedFourBit {
     }
 
     /** Computes every output tensor and writes them as transformers shards them. */
-    static Output write(MergePlan plan, ModelSource base, Path dir, long maxShardBytes, ModelMerger.Progress progress)
+    static Output write(MergePlan plan, ModelSource base, Path dir, long maxShardBytes, Progress progress)
             throws IOException {
         BnbTensorSource bnb = requireFourBit(base);
         LowRankKernel kernel = LowRankKernel.preferred();

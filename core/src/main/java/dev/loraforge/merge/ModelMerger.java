@@ -1,5 +1,6 @@
 package dev.loraforge.merge;
 
+import dev.loraforge.io.Progress;
 import dev.loraforge.adapter.AdapterCheck;
 import dev.loraforge.adapter.CheckReport;
 import dev.loraforge.adapter.LoraAdapter;
@@ -83,13 +84,6 @@ public final class ModelMerger {
         }
     }
 
-    /** Called after each tensor (from the merging thread). */
-    @FunctionalInterface
-    public interface Progress {
-        void tensorDone(String name, int done, int total, long bytesDone, long bytesTotal);
-
-        Progress NONE = (n, d, t, b, bt) -> { };
-    }
 
     private ModelMerger() {
     }

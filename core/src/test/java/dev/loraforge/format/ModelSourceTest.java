@@ -1,5 +1,6 @@
 package dev.loraforge.format;
 
+import dev.loraforge.io.Progress;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -138,7 +139,7 @@ class ModelSourceTest {
         Path merged = tmp.resolve("q-merged-" + kind).resolve("tinystories-260k");
         Files.createDirectories(merged.getParent());
         ModelMerger.merge(new ModelMerger.Request(base, List.of(lora), List.of(1.0), merged, dtype,
-                ModelMerger.DEFAULT_MAX_SHARD_BYTES, false, List.of("test")), ModelMerger.Progress.NONE);
+                ModelMerger.DEFAULT_MAX_SHARD_BYTES, false, List.of("test")), Progress.NONE);
         Path twoStep = tmp.resolve("q-2-" + kind + ".gguf");
         HfToGguf.convert(merged, List.of(), twoStep, OutputType.Q4_K_M, false);
         assertSameTensors(oneStep, twoStep);
@@ -171,7 +172,7 @@ class ModelSourceTest {
 
     static Path merge(Path base, Path adapter, Path out) throws IOException {
         return ModelMerger.merge(new ModelMerger.Request(base, List.of(adapter), List.of(1.0), out, null,
-                ModelMerger.DEFAULT_MAX_SHARD_BYTES, false, List.of("test")), ModelMerger.Progress.NONE).out();
+                ModelMerger.DEFAULT_MAX_SHARD_BYTES, false, List.of("test")), Progress.NONE).out();
     }
 
     static void assertSameTensors(Path a, Path b) throws IOException {

@@ -1,5 +1,6 @@
 package dev.loraforge.merge;
 
+import dev.loraforge.io.Progress;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -53,7 +54,7 @@ class ModelMergerTest {
     void shardedMergeEqualsReferenceAndCopiesTheRest() throws IOException {
         Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("lora-r8"));
         Path out = tmp.resolve("merged");
-        ModelMerger.Result r = ModelMerger.merge(request(tinyLlama, adapter, out, null, 3_500_000), ModelMerger.Progress.NONE);
+        ModelMerger.Result r = ModelMerger.merge(request(tinyLlama, adapter, out, null, 3_500_000), Progress.NONE);
         assertThat(r.tensors()).isEqualTo(39);
         assertThat(r.changed()).isEqualTo(28);
         assertThat(r.files()).contains(ShardIndex.FILE_NAME).hasSizeGreaterThan(2);
@@ -86,7 +87,7 @@ class ModelMergerTest {
     void singleFileWhenItFitsAndF32DtypeUpdatesConfig() throws IOException {
         Path adapter = FixtureFiles.adapter("lora-dora", tmp.resolve("dora"));
         Path out = tmp.resolve("merged-f32");
-        ModelMerger.merge(request(tinyLlama, adapter, out, DType.F32, ModelMerger.DEFAULT_MAX_SHARD_BYTES), ModelMerger.Progress.NONE);
+        ModelMerger.merge(request(tinyLlama, adapter, out, DType.F32, ModelMerger.DEFAULT_MAX_SHARD_BYTES), Progress.NONE);
         assertThat(out.resolve("model.safetensors")).exists();
         try (ModelFiles merged = ModelFiles.open(out);
              ModelFiles ref = ModelFiles.open(MergeReferenceTest.fixtureDir("tiny-llama-v512/reference-merges/lora-dora/f32"))) {
@@ -109,7 +110,7 @@ class ModelMergerTest {
         String cfg = "{\"peft_type\":\"LORA\",\"r\":4,\"lora_alpha\":8,\"target_modules\":[\"q_proj\"],\"modules_to_save\":[\"lm_head\"]}";
         AdapterWriter.write(adapter, cfg, List.of(f32("base_model.model.lm_head.weight", head, 512, 64)), false);
         Path out = tmp.resolve("untied");
-        ModelMerger.Result r = ModelMerger.merge(request(stories, adapter, out, null, ModelMerger.DEFAULT_MAX_SHARD_BYTES), ModelMerger.Progress.NONE);
+        ModelMerger.Result r = ModelMerger.merge(request(stories, adapter, out, null, ModelMerger.DEFAULT_MAX_SHARD_BYTES), Progress.NONE);
         assertThat(r.notes()).anyMatch(n -> n.contains("unties"));
         try (ModelFiles merged = ModelFiles.open(out); ModelFiles base = ModelFiles.open(stories)) {
             assertThat(merged.get("lm_head.weight").toFloatArray()).isEqualTo(head);
@@ -136,7 +137,7 @@ class ModelMergerTest {
         AdapterWriter.write(adapter, cfg, List.of(f32("base_model.model.model.embed_tokens.lora_embedding_A", a, r, vocab),
                 f32("base_model.model.model.embed_tokens.lora_embedding_B", b, dim, r)), false);
         Path out = tmp.resolve("emb-merged");
-        ModelMerger.merge(request(stories, adapter, out, null, ModelMerger.DEFAULT_MAX_SHARD_BYTES), ModelMerger.Progress.NONE);
+        ModelMerger.merge(request(stories, adapter, out, null, ModelMerger.DEFAULT_MAX_SHARD_BYTES), Progress.NONE);
         try (ModelFiles merged = ModelFiles.open(out); ModelFiles base = ModelFiles.open(stories)) {
             float[] w = base.get("model.embed_tokens.weight").toFloatArray();
             float[] got = merged.get("model.embed_tokens.weight").toFloatArray();
@@ -162,12 +163,12 @@ class ModelMergerTest {
         Path out = tmp.resolve("busy");
         Files.createDirectories(out);
         Files.writeString(out.resolve("keep.txt"), "user data");
-        assertThatThrownBy(() -> ModelMerger.merge(request(tinyLlama, adapter, out, null, 1L << 40), ModelMerger.Progress.NONE))
+        assertThatThrownBy(() -> ModelMerger.merge(request(tinyLlama, adapter, out, null, 1L << 40), Progress.NONE))
                 .isInstanceOf(FileAlreadyExistsException.class).hasMessageContaining("not empty");
         assertThat(Files.readString(out.resolve("keep.txt"))).isEqualTo("user data");
-        assertThatThrownBy(() -> ModelMerger.merge(request(tinyLlama, adapter, adapter, null, 1L << 40), ModelMerger.Progress.NONE))
+        assertThatThrownBy(() -> ModelMerger.merge(request(tinyLlama, adapter, adapter, null, 1L << 40), Progress.NONE))
                 .isInstanceOf(FileAlreadyExistsException.class).hasMessageContaining("input folder");
-        assertThatThrownBy(() -> ModelMerger.merge(request(tinyLlama, adapter, adapter.resolve("sub"), null, 1L << 40), ModelMerger.Progress.NONE))
+        assertThatThrownBy(() -> ModelMerger.merge(request(tinyLlama, adapter, adapter.resolve("sub"), null, 1L << 40), Progress.NONE))
                 .isInstanceOf(FileAlreadyExistsException.class).hasMessageContaining("inside");
         try (Stream<Path> s = Files.list(tmp)) {
             assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".loraforge-tmp-"));
@@ -180,7 +181,7 @@ class ModelMergerTest {
         Path out = tmp.resolve("full");
         System.setProperty(DiskSpace.LIMIT_PROPERTY, "4000000");
         try {
-            assertThatThrownBy(() -> ModelMerger.merge(request(tinyLlama, adapter, out, null, 3_500_000), ModelMerger.Progress.NONE))
+            assertThatThrownBy(() -> ModelMerger.merge(request(tinyLlama, adapter, out, null, 3_500_000), Progress.NONE))
                     .isInstanceOf(IOException.class).hasMessageContaining("No space left");
         } finally {
             System.clearProperty(DiskSpace.LIMIT_PROPERTY);
@@ -196,7 +197,7 @@ class ModelMergerTest {
         Path stories = FixtureFiles.stories(tmp.resolve("tinystories-260k"));
         Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("a"));
         Path out = tmp.resolve("never");
-        assertThatThrownBy(() -> ModelMerger.merge(request(stories, adapter, out, null, 1L << 40), ModelMerger.Progress.NONE))
+        assertThatThrownBy(() -> ModelMerger.merge(request(stories, adapter, out, null, 1L << 40), Progress.NONE))
                 .isInstanceOf(AdapterException.class)
                 .hasMessageContaining("model.layers.0.mlp.down_proj.weight").hasMessageContaining("[256, 768]")
                 .hasMessageContaining("[64, 172]");

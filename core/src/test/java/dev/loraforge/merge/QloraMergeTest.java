@@ -1,5 +1,6 @@
 package dev.loraforge.merge;
 
+import dev.loraforge.io.Progress;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -52,7 +53,7 @@ class QloraMergeTest {
 
     static ModelMerger.Result merge(Path base, Path out, DType dtype, double weight, boolean forced) throws IOException {
         return ModelMerger.merge(new ModelMerger.Request(base, List.of(lora), List.of(weight), out, dtype,
-                ModelMerger.DEFAULT_MAX_SHARD_BYTES, false, List.of("test"), forced), ModelMerger.Progress.NONE);
+                ModelMerger.DEFAULT_MAX_SHARD_BYTES, false, List.of("test"), forced), Progress.NONE);
     }
 
     @ParameterizedTest(name = "{0} {1}")

@@ -1,5 +1,6 @@
 package dev.loraforge.merge;
 
+import dev.loraforge.io.Progress;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -45,8 +46,8 @@ class UnmergeCombineTest {
         Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("a"));
         Path merged = tmp.resolve("merged");
         Path restored = tmp.resolve("restored");
-        ModelMerger.merge(req(tinyLlama, List.of(adapter), List.of(1.0), merged), ModelMerger.Progress.NONE);
-        ModelMerger.unmerge(req(merged, List.of(adapter), List.of(1.0), restored), ModelMerger.Progress.NONE);
+        ModelMerger.merge(req(tinyLlama, List.of(adapter), List.of(1.0), merged), Progress.NONE);
+        ModelMerger.unmerge(req(merged, List.of(adapter), List.of(1.0), restored), Progress.NONE);
         long total = 0;
         long exact = 0;
         try (ModelFiles w0 = ModelFiles.open(tinyLlama); ModelFiles w1 = ModelFiles.open(merged); ModelFiles u = ModelFiles.open(restored)) {
@@ -69,7 +70,7 @@ class UnmergeCombineTest {
     @Test
     void doraCannotBeUnmerged() {
         Path adapter = FixtureFiles.adapter("lora-dora", tmp.resolve("d"));
-        assertThatThrownBy(() -> ModelMerger.unmerge(req(tinyLlama, List.of(adapter), List.of(1.0), tmp.resolve("x")), ModelMerger.Progress.NONE))
+        assertThatThrownBy(() -> ModelMerger.unmerge(req(tinyLlama, List.of(adapter), List.of(1.0), tmp.resolve("x")), Progress.NONE))
                 .isInstanceOf(AdapterException.class).hasMessageContaining("DoRA");
     }
 
@@ -78,7 +79,7 @@ class UnmergeCombineTest {
         Path r8 = FixtureFiles.adapter("lora-r8", tmp.resolve("r8"));
         Path rs = FixtureFiles.adapter("lora-rslora-patterns", tmp.resolve("rs"));
         Path out = tmp.resolve("both");
-        ModelMerger.merge(req(tinyLlama, List.of(r8, rs), List.of(0.7, 0.3), out), ModelMerger.Progress.NONE);
+        ModelMerger.merge(req(tinyLlama, List.of(r8, rs), List.of(0.7, 0.3), out), Progress.NONE);
         String name = "model.layers.0.self_attn.o_proj";
         try (ModelFiles w0 = ModelFiles.open(tinyLlama); ModelFiles m = ModelFiles.open(out);
              LoraAdapter a1 = LoraAdapter.open(r8); LoraAdapter a2 = LoraAdapter.open(rs)) {
@@ -162,8 +163,8 @@ class UnmergeCombineTest {
         try (LoraAdapter a1 = LoraAdapter.open(r8); LoraAdapter a2 = LoraAdapter.open(rs)) {
             AdapterCombiner.combine(List.of(new WeightedAdapter(a1, 0.7), new WeightedAdapter(a2, 0.3)), AdapterCombiner.Method.CAT, cat, false);
         }
-        ModelMerger.merge(req(tinyLlama, List.of(cat), List.of(1.0), tmp.resolve("m1")), ModelMerger.Progress.NONE);
-        ModelMerger.merge(req(tinyLlama, List.of(r8, rs), List.of(0.7, 0.3), tmp.resolve("m2")), ModelMerger.Progress.NONE);
+        ModelMerger.merge(req(tinyLlama, List.of(cat), List.of(1.0), tmp.resolve("m1")), Progress.NONE);
+        ModelMerger.merge(req(tinyLlama, List.of(r8, rs), List.of(0.7, 0.3), tmp.resolve("m2")), Progress.NONE);
         long same = 0;
         long n = 0;
         try (ModelFiles m1 = ModelFiles.open(tmp.resolve("m1")); ModelFiles m2 = ModelFiles.open(tmp.resolve("m2"))) {
