@@ -73,6 +73,42 @@ final class Q8_0Linear implements Linear {
     }
 
     /**
+     * Several Q8_0 projections of the same {@code x} as one job over their rows laid end to end: one start
+     * and one barrier instead of one per projection, and longer streams per thread (q/k/v, gate/up). False,
+     * and nothing done, unless all are Q8_0 with the same input width.
+     */
+    static boolean applyAll(Linear[] ls, float[] x, float[][] ys, int n) {
+        int total = 0;
+        for (Linear l : ls) {
+            if (!(l instanceof Q8_0Linear q) || q.cols != ((Q8_0Linear) ls[0]).cols) {
+                return false;
+            }
+            total += q.rows;
+        }
+        Q8_0Linear first = (Q8_0Linear) ls[0];
+        for (int i = 0; i < ls.length; i++) {
+            if (n < 0 || (long) n * first.cols > x.length || (long) n * ls[i].outFeatures() > ys[i].length) {
+                throw new IllegalArgumentException("batch of " + n + " rows for " + ls[i]);
+            }
+        }
+        int chunk = first.chunk;
+        boolean parallel = (long) total * first.cols * n >= MatVec.PARALLEL_THRESHOLD;
+        RowChunks.run(total, chunk, parallel, (from, to) -> {
+            int base = 0;
+            for (int i = 0; i < ls.length && from < to; i++) {
+                Q8_0Linear q = (Q8_0Linear) ls[i];
+                int lo = Math.max(from, base);
+                int hi = Math.min(to, base + q.rows);
+                if (lo < hi) {
+                    q.rows(x, ys[i], n, lo - base, hi - base);
+                }
+                base += q.rows;
+            }
+        });
+        return true;
+    }
+
+    /**
      * GGUF rows {@code [from, to)} for every x row, read in file order (one sequential stream for the
      * prefetcher, also for q/k) and written to their HF position.
      */

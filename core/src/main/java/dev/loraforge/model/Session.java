@@ -1,7 +1,6 @@
 package dev.loraforge.model;
 
 import java.util.Arrays;
-import java.util.stream.IntStream;
 
 /**
  * One sequence being decoded by a {@link LlamaModel}: the KV cache and the current position. Tokens go
@@ -18,6 +17,7 @@ public final class Session {
 
     /** Below this many attention multiply-adds a batch's attention runs on the calling thread. */
     private static final long PARALLEL_ATTENTION = 1 << 16;
+    private static final int SWIGLU_CHUNK = 1024;
 
     private final LlamaModel model;
     private final LlamaConfig c;
@@ -131,9 +131,7 @@ public final class Session {
         for (int l = 0; l < c.numHiddenLayers(); l++) {
             LlamaModel.Block b = model.block(l);
             rmsNorm(x, b.attnNorm(), xb, n);
-            b.q().applyBatch(xb, q, n);
-            b.k().applyBatch(xb, k, n);
-            b.v().applyBatch(xb, v, n);
+            project(xb, n, new Linear[] {b.q(), b.k(), b.v()}, new float[][] {q, k, v});
             int kvDim = c.kvDim();
             for (int t = 0; t < n; t++) {
                 rope(q, t * c.qDim(), c.numAttentionHeads(), cos[t], sin[t]);
@@ -145,12 +143,8 @@ public final class Session {
             b.o().applyBatch(att, proj, n);
             add(x, proj);
             rmsNorm(x, b.ffnNorm(), xb, n);
-            b.gate().applyBatch(xb, gate, n);
-            b.up().applyBatch(xb, up, n);
-            for (int i = 0; i < gate.length; i++) {
-                double g = gate[i];
-                gate[i] = (float) (g / (1 + Math.exp(-g)) * up[i]);
-            }
+            project(xb, n, new Linear[] {b.gate(), b.up()}, new float[][] {gate, up});
+            swiglu(gate, up);
             b.down().applyBatch(gate, proj, n);
             add(x, proj);
             observe(l, x, n);
@@ -170,6 +164,25 @@ public final class Session {
         }
         position += n;
         return logits;
+    }
+
+    /** Projections of the same input: one parallel job when they allow it, else one after the other. */
+    private static void project(float[] x, int n, Linear[] ls, float[][] ys) {
+        if (!Q8_0Linear.applyAll(ls, x, ys, n)) {
+            for (int i = 0; i < ls.length; i++) {
+                ls[i].applyBatch(x, ys[i], n);
+            }
+        }
+    }
+
+    /** {@code gate = silu(gate) * up} in float64; on the matvec helpers (an exp per element is worth two cores). */
+    private static void swiglu(float[] gate, float[] up) {
+        RowChunks.run(gate.length, SWIGLU_CHUNK, gate.length >= 2 * SWIGLU_CHUNK, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                double g = gate[i];
+                gate[i] = (float) (g / (1 + Math.exp(-g)) * up[i]);
+            }
+        });
     }
 
     private static void add(float[] x, float[] y) {
@@ -234,8 +247,13 @@ public final class Session {
                 attendOne(layer, q, att, task / heads, task % heads, scores);
             }
         } else {
-            IntStream.range(0, n * heads).parallel().forEach(task ->
-                    attendOne(layer, q, att, task / heads, task % heads, new double[position + n]));
+            // on the matvec helpers, which are spinning for the next projection anyway
+            RowChunks.run(n * heads, 1, true, (from, to) -> {
+                double[] scores = new double[position + n];
+                for (int task = from; task < to; task++) {
+                    attendOne(layer, q, att, task / heads, task % heads, scores);
+                }
+            });
         }
     }
 
