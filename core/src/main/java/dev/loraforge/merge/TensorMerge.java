@@ -31,11 +31,16 @@ public final class TensorMerge {
         int rows = checkShapes(base, terms, magnitude);
         long rowBytes = base.shape().dim(1) * outType.byteSize();
         int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        Bf16FastMerge fast = Bf16FastMerge.of(base, terms, magnitude, outType, kernel);
         IntStream.range(0, tasks).parallel().forEach(task -> {
             int from = task * ROWS_PER_TASK;
             int to = Math.min(rows, from + ROWS_PER_TASK);
-            mergeRows(base, terms, magnitude, outType, from, to,
-                    out.asSlice(from * rowBytes, (to - from) * rowBytes), kernel);
+            MemorySegment rowsOut = out.asSlice(from * rowBytes, (to - from) * rowBytes);
+            if (fast != null) {
+                fast.mergeRows(from, to, rowsOut);
+            } else {
+                mergeRows(base, terms, magnitude, outType, from, to, rowsOut, kernel);
+            }
         });
     }
 

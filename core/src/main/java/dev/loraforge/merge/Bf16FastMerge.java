@@ -1,0 +1,232 @@
+package dev.loraforge.merge;
+
+import dev.loraforge.tensor.DType;
+import dev.loraforge.tensor.HalfFloat;
+import dev.loraforge.tensor.TensorView;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The common merge (one LoRA term with bf16/f16/f32 factors, a bf16 base, bf16 output) in float32 lanes,
+ * with the float64 path's bits: twice the lanes per vector, and the base read and the result written as bf16
+ * without float64 arrays in between (those conversions cost as much as the rank-r products).
+ *
+ * <p>Per element v = fma(Σₖ bₖ·aₖ in float32, (float) s, w). Its distance from the float64 result x is at most
+ * {@code bound = s·(r+4)·2⁻²⁴·Σₖ|bₖ·aₖ| + 2·2⁻²⁴·|v|} (r float32 roundings of the sum, one of the scale,
+ * one of the fma, with room for the float64 path's own roundings), and Σₖ|bₖ·aₖ| ≤ maxₖ|bₖ|·Σₖ|aₖ|, a row
+ * factor times a column factor computed once per tensor. When no bf16 rounding midpoint lies within
+ * {@code bound} of v, x and v round to the same bf16: v's own midpoint must be farther than bound, and bound
+ * below |v|·2⁻¹⁰ keeps every other midpoint out of reach (they are at least half a bf16 ulp of the binade
+ * below away). The few lanes that fail (about 1 in 10⁴ for a typical adapter), and zeros, subnormals and
+ * non-finite values, are computed by the float64 path's arithmetic, element by element.
+ */
+final class Bf16FastMerge {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    // the species as the vector classes' own constants: one built by VectorSpecies.of leaves the JIT without
+    // the exact vector class of a convertShape result, and every later op on it is a boxed virtual call
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Short> H = F.length() == 16 ? ShortVector.SPECIES_256
+            : F.length() == 8 ? ShortVector.SPECIES_128 : null;
+    private static final ValueLayout.OfShort BF16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final float U = 0x1p-24f;
+    /** Columns per band: r × band floats of the packed factor stay in L1 across the rows. */
+    private static final int BAND = 256;
+
+    private final MemorySegment base;
+    private final int cols;
+    private final int r;
+    private final double scale;
+    private final float scaleF;
+    private final double[] left64;
+    private final double[] right64;
+    /** right64 by columns: an exact element reads its r factors from one cache line or two, not r rows apart. */
+    private final double[] rightT;
+    private final float[] left;
+    private final float[] right;
+    private final float[] colFactor;
+    private final float[] rowFactor;
+
+    private Bf16FastMerge(TensorView base, LowRankTerm t) {
+        this.base = base.data();
+        this.cols = t.cols();
+        this.r = t.r();
+        this.scale = t.scale();
+        this.scaleF = (float) scale;
+        this.left64 = t.left();
+        this.right64 = t.right();
+        this.rightT = new double[right64.length];
+        for (int k = 0; k < r; k++) {
+            for (int j = 0; j < cols; j++) {
+                rightT[j * r + k] = right64[k * cols + j];
+            }
+        }
+        this.left = toFloats(left64);
+        this.right = toFloats(right64);
+        this.colFactor = new float[cols];
+        for (int j = 0; j < cols; j++) {
+            double s = 0;
+            for (int k = 0; k < r; k++) {
+                s += Math.abs(right64[k * cols + j]);
+            }
+            colFactor[j] = roundUp(s * (1 + 0x1p-40));
+        }
+        this.rowFactor = new float[t.rows()];
+        for (int i = 0; i < t.rows(); i++) {
+            double m = 0;
+            for (int k = 0; k < r; k++) {
+                m = Math.max(m, Math.abs(left64[i * r + k]));
+            }
+            rowFactor[i] = roundUp(Math.abs(scale) * m * (r + 4) * 0x1p-24 * (1 + 0x1p-20));
+        }
+    }
+
+    /**
+     * The fast merge for this tensor, or null when it does not apply (other dtypes, several terms, DoRA,
+     * float64 factors, the scalar kernel asked for, vectors narrower than 8 floats).
+     */
+    static Bf16FastMerge of(TensorView base, List<LowRankTerm> terms, double[] magnitude, DType outType,
+                            LowRankKernel kernel) {
+        if (kernel != LowRankKernel.vector() || H == null || terms.size() != 1 || magnitude != null
+                || base.dtype() != DType.BF16 || outType != DType.BF16 || !terms.getFirst().exact()) {
+            return null;
+        }
+        LowRankTerm t = terms.getFirst();
+        float s = (float) t.scale();
+        if (!(Math.abs(s) >= Float.MIN_NORMAL && Math.abs(s) <= Float.MAX_VALUE)) {
+            return null;
+        }
+        return new Bf16FastMerge(base, t);
+    }
+
+    /** Rows {@code [from, to)} into {@code out}, which starts at row {@code from}. */
+    void mergeRows(int from, int to, MemorySegment out) {
+        float[] packed = new float[r * BAND];
+        // the sums of four rows: kept in an array so that finishRow takes no vector argument (a vector passed
+        // to a method the JIT does not inline is boxed on the heap, and finishRow is too big to inline)
+        float[] sums = new float[4 * BAND];
+        int lanes = F.length();
+        for (int j0 = 0; j0 < cols; j0 += BAND) {
+            int n = Math.min(BAND, cols - j0);
+            int nv = n / lanes * lanes;
+            for (int k = 0; k < r; k++) {
+                System.arraycopy(right, k * cols + j0, packed, k * BAND, n);
+            }
+            int i = from;
+            for (; i + 4 <= to; i += 4) {
+                four(i, nv, packed, sums);
+                for (int q = 0; q < 4; q++) {
+                    finishRow(i + q, from, j0, nv, sums, q * BAND, out);
+                }
+            }
+            for (; i < to; i++) {
+                one(i, nv, packed, sums);
+                finishRow(i, from, j0, nv, sums, 0, out);
+            }
+            for (int row = from; row < to; row++) {
+                for (int j = j0 + nv; j < j0 + n; j++) {
+                    exact(row, j, from, out);
+                }
+            }
+        }
+    }
+
+    /** Σₖ bₖ·aₖ in float32 for rows i..i+3 of the band into {@code sums} (row q at q·BAND). */
+    private void four(int i, int nv, float[] packed, float[] sums) {
+        int lo = i * r;
+        for (int t = 0; t < nv; t += F.length()) {
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = a0;
+            FloatVector a2 = a0;
+            FloatVector a3 = a0;
+            for (int k = 0, p = t; k < r; k++, p += BAND) {
+                FloatVector v = FloatVector.fromArray(F, packed, p);
+                a0 = v.fma(FloatVector.broadcast(F, left[lo + k]), a0);
+                a1 = v.fma(FloatVector.broadcast(F, left[lo + r + k]), a1);
+                a2 = v.fma(FloatVector.broadcast(F, left[lo + 2 * r + k]), a2);
+                a3 = v.fma(FloatVector.broadcast(F, left[lo + 3 * r + k]), a3);
+            }
+            a0.intoArray(sums, t);
+            a1.intoArray(sums, BAND + t);
+            a2.intoArray(sums, 2 * BAND + t);
+            a3.intoArray(sums, 3 * BAND + t);
+        }
+    }
+
+    private void one(int i, int nv, float[] packed, float[] sums) {
+        int lo = i * r;
+        for (int t = 0; t < nv; t += F.length()) {
+            FloatVector a = FloatVector.zero(F);
+            for (int k = 0, p = t; k < r; k++, p += BAND) {
+                a = FloatVector.fromArray(F, packed, p).fma(FloatVector.broadcast(F, left[lo + k]), a);
+            }
+            a.intoArray(sums, t);
+        }
+    }
+
+    /** w + s·sum for row {@code i}, columns {@code j0..j0+nv}, rounded to bf16 where safe, exactly elsewhere. */
+    private void finishRow(int i, int from, int j0, int nv, float[] sums, int off, MemorySegment out) {
+        FloatVector s = FloatVector.broadcast(F, scaleF);
+        FloatVector rowF = FloatVector.broadcast(F, rowFactor[i]);
+        long at = 2L * ((long) i * cols + j0);
+        long outAt = 2L * ((long) (i - from) * cols + j0);
+        for (int t = 0; t < nv; t += F.length()) {
+            IntVector wBits = (IntVector) ShortVector.fromMemorySegment(H, base, at + 2L * t, ByteOrder.LITTLE_ENDIAN)
+                    .convertShape(VectorOperators.S2I, I, 0);
+            FloatVector w = wBits.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector v = FloatVector.fromArray(F, sums, off + t).fma(s, w);
+            FloatVector av = v.abs();
+            IntVector bits = v.reinterpretAsInts();
+            FloatVector mid = bits.and(0xFFFF0000).or(0x8000).reinterpretAsFloats();
+            FloatVector bound = FloatVector.fromArray(F, colFactor, j0 + t).fma(rowF, av.mul(2 * U));
+            VectorMask<Float> unsafe = v.sub(mid).abs().compare(VectorOperators.LE, bound)
+                    .or(bound.compare(VectorOperators.GE, av.mul(0x1p-10f)))
+                    .or(av.compare(VectorOperators.LT, Float.MIN_NORMAL))
+                    .or(av.compare(VectorOperators.LE, Float.MAX_VALUE).not());
+            IntVector rounded = bits.add(bits.lanewise(VectorOperators.LSHR, 16).and(1)).add(0x7FFF)
+                    .lanewise(VectorOperators.LSHR, 16);
+            ((ShortVector) rounded.convertShape(VectorOperators.I2S, H, 0))
+                    .intoMemorySegment(out, outAt + 2L * t, ByteOrder.LITTLE_ENDIAN);
+            if (unsafe.anyTrue()) {
+                fix(unsafe.toLong(), i, j0 + t, from, out);
+            }
+        }
+    }
+
+    /** The lanes set in {@code lanes} (bit per lane), computed exactly. */
+    private void fix(long lanes, int i, int j, int from, MemorySegment out) {
+        for (long m = lanes; m != 0; m &= m - 1) {
+            exact(i, j + Long.numberOfTrailingZeros(m), from, out);
+        }
+    }
+
+    /** One element as the float64 path computes it: Σₖ in order from 0, times s, plus w, one rounding. */
+    private void exact(int i, int j, int from, MemorySegment out) {
+        double acc = 0;
+        for (int k = 0; k < r; k++) {
+            acc = Math.fma(left64[i * r + k], rightT[j * r + k], acc);
+        }
+        double w = HalfFloat.bf16ToFloat(base.get(BF16, 2L * ((long) i * cols + j)));
+        out.set(BF16, 2L * ((long) (i - from) * cols + j), HalfFloat.doubleToBf16(w + scale * acc));
+    }
+
+    private static float[] toFloats(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
+    }
+
+    private static float roundUp(double x) {
+        float f = (float) x;
+        return f < x ? Math.nextUp(f) : f;
+    }
+}
