@@ -31,8 +31,8 @@ public final class ExitCodes {
     private ExitCodes() {
     }
 
-    static CommandLine commandLine(Object command) {
-        CommandLine cl = new CommandLine(command);
+    static CommandLine commandLine(Object command, CommandLine.IFactory factory) {
+        CommandLine cl = new CommandLine(command, factory);
         // every command answers -h/--help, also those that did not ask for picocli's standard options
         for (CommandLine sub : cl.getSubcommands().values()) {
             if (!sub.getCommandSpec().optionsMap().containsKey("--help")) {

@@ -36,6 +36,11 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns the exit code; never calls System.exit (tests use it). */
     public static int run(String... args) {
+        return run(CommandLine.defaultFactory(), args);
+    }
+
+    /** {@link #run(String...)} with the commands made by {@code factory} (tests give them other surroundings). */
+    static int run(CommandLine.IFactory factory, String... args) {
         // --debug is accepted anywhere on the line; it only adds stack traces to errors
         java.util.List<String> rest = new java.util.ArrayList<>();
         boolean debug = false;
@@ -47,6 +52,6 @@ public final class Main implements Runnable {
             }
         }
         ExitCodes.debug = debug;
-        return ExitCodes.commandLine(new Main()).execute(rest.toArray(String[]::new));
+        return ExitCodes.commandLine(new Main(), factory).execute(rest.toArray(String[]::new));
     }
 }

@@ -5,6 +5,7 @@ import dev.loraforge.format.safetensors.ShardPlan;
 import dev.loraforge.io.PythonJson;
 import dev.loraforge.merge.ForcedFourBit;
 import dev.loraforge.merge.HfCache;
+import dev.loraforge.io.Progress;
 import dev.loraforge.merge.ModelMerger;
 import dev.loraforge.tensor.DType;
 import java.io.IOException;
@@ -28,6 +29,16 @@ import picocli.CommandLine.Spec;
 class MergeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+
+    private final MergeEnvironment env;
+
+    MergeCommand() {
+        this(MergeEnvironment.REAL);
+    }
+
+    MergeCommand(MergeEnvironment env) {
+        this.env = env;
+    }
 
     @Option(names = "--base", paramLabel = "DIR|HF_NAME",
             description = "base model folder or Hugging Face name in the local cache (default: the adapter's base_model_name_or_path)")
@@ -94,7 +105,9 @@ class MergeCommand implements Callable<Integer> {
         }
         ModelMerger.Request req = new ModelMerger.Request(baseDir, adapters, w, out, outType, shard, overwrite, command,
                 forced4bit);
-        ModelMerger.Result r = unmerge() ? ModelMerger.unmerge(req, bar) : ModelMerger.merge(req, bar);
+        Progress progress = env.progress().apply(bar);
+        ModelMerger.Result r = unmerge() ? ModelMerger.unmerge(req, progress, env.diskSpace())
+                : ModelMerger.merge(req, progress, env.diskSpace());
         bar.finish();
         PrintWriter o = spec.commandLine().getOut();
         if (json) {

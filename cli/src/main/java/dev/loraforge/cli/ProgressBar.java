@@ -9,7 +9,6 @@ final class ProgressBar implements Progress {
     private final PrintWriter err;
     private final boolean show;
     private final long start = System.nanoTime();
-    private final long delayMillis = Long.getLong("loraforge.test.tensorDelayMillis", 0); // for kill tests
     private long last;
 
     ProgressBar(PrintWriter err, boolean show) {
@@ -19,13 +18,6 @@ final class ProgressBar implements Progress {
 
     @Override
     public synchronized void tensorDone(String name, int done, int total, long bytesDone, long bytesTotal) {
-        if (delayMillis > 0) {
-            try {
-                Thread.sleep(delayMillis);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
         if (!show) {
             return;
         }

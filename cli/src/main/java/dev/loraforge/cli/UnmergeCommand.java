@@ -7,6 +7,14 @@ import picocli.CommandLine.Command;
         "Within ½ ulp(W') + ½ ulp(W) of the original; DoRA and modules_to_save cannot be undone.",
         "--base is the merged model."})
 final class UnmergeCommand extends MergeCommand {
+    UnmergeCommand() {
+        super();
+    }
+
+    UnmergeCommand(MergeEnvironment env) {
+        super(env);
+    }
+
     @Override
     boolean unmerge() {
         return true;

@@ -13,10 +13,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /** loraforge merge / check through Main.run: exit codes, one-line errors, and no output left on failure. */
 class MergeCommandTest {
@@ -37,7 +39,27 @@ class MergeCommandTest {
         stories = FixtureFiles.stories(shared.resolve("tinystories-260k"));
     }
 
-    static synchronized Run run(String... args) {
+    static Run run(String... args) {
+        return runWith(CommandLine.defaultFactory(), args);
+    }
+
+    /** Commands made with {@code env} as merge/unmerge's surroundings. */
+    static CommandLine.IFactory mergeWith(MergeEnvironment env) {
+        return new CommandLine.IFactory() {
+            @Override
+            public <K> K create(Class<K> cls) throws Exception {
+                if (cls == MergeCommand.class) {
+                    return cls.cast(new MergeCommand(env));
+                }
+                if (cls == UnmergeCommand.class) {
+                    return cls.cast(new UnmergeCommand(env));
+                }
+                return CommandLine.defaultFactory().create(cls);
+            }
+        };
+    }
+
+    static synchronized Run runWith(CommandLine.IFactory factory, String... args) {
         PrintStream o = System.out;
         PrintStream e = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -45,7 +67,7 @@ class MergeCommandTest {
         try {
             System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
             System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-            int code = Main.run(args);
+            int code = Main.run(factory, args);
             return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
         } finally {
             System.setOut(o);
@@ -195,14 +217,9 @@ class MergeCommandTest {
     void diskFull() throws IOException {
         Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("adapter"));
         Path out = tmp.resolve("out");
-        System.setProperty(DiskSpace.LIMIT_PROPERTY, "5000000");
-        Run r;
-        try {
-            r = run("merge", "--base", tinyLlama.toString(), "--adapter", adapter.toString(), "--out", out.toString(),
-                    "--max-shard-size", "3MB");
-        } finally {
-            System.clearProperty(DiskSpace.LIMIT_PROPERTY);
-        }
+        Run r = runWith(mergeWith(new MergeEnvironment(dir -> DiskSpace.limited(5_000_000), UnaryOperator.identity())),
+                "merge", "--base", tinyLlama.toString(), "--adapter", adapter.toString(), "--out", out.toString(),
+                "--max-shard-size", "3MB");
         assertOneLineError(r, ExitCodes.IO_ERROR, "No space left on device");
         assertNoOutputLeft(out);
     }
@@ -212,8 +229,8 @@ class MergeCommandTest {
         Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("adapter"));
         Path out = tmp.resolve("out");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules", "jdk.incubator.vector", "-Dloraforge.test.tensorDelayMillis=50",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                "--add-modules", "jdk.incubator.vector",
+                "-cp", System.getProperty("java.class.path"), SlowMerge.class.getName(),
                 "merge", "--base", tinyLlama.toString(), "--adapter", adapter.toString(), "--out", out.toString(), "--quiet"));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("child.log").toFile()).start();
         Path temp = tmp.resolve(".loraforge-tmp-out-" + p.pid());
@@ -229,6 +246,20 @@ class MergeCommandTest {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(temp).doesNotExist();
         assertThat(out.resolve("model.safetensors")).exists();
+    }
+
+    /** The CLI with a merge that waits 50 ms after each tensor: slow enough to be killed mid-write. */
+    public static final class SlowMerge {
+        public static void main(String[] args) {
+            System.exit(Main.run(mergeWith(new MergeEnvironment(DiskSpace::of, p -> (name, done, total, bytes, all) -> {
+                p.tensorDone(name, done, total, bytes, all);
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            })), args));
+        }
     }
 
     private static boolean hasShardData(Path temp) throws IOException {

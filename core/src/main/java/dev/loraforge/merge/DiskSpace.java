@@ -6,22 +6,17 @@ import java.nio.file.Path;
 
 /**
  * Space on the output's file system, asked before the output is started and before each shard is written,
- * so a full disk is reported as such instead of as a SIGBUS on a mapped page. Tests inject a limit with the
- * system property {@value #LIMIT_PROPERTY} (bytes) to simulate a full disk.
+ * so a full disk is reported as such instead of as a SIGBUS on a mapped page. Callers may pass another
+ * source to {@link ModelMerger#merge(ModelMerger.Request, dev.loraforge.io.Progress, java.util.function.Function)}
+ * (tests simulate a full disk with {@link #limited}).
  */
 @FunctionalInterface
 public interface DiskSpace {
-    String LIMIT_PROPERTY = "loraforge.test.diskLimit";
-
     /** @throws IOException ("No space left on device") when {@code bytes} more will not fit */
     void reserve(long bytes) throws IOException;
 
-    /** The real free space of {@code dir}'s file store, or the test limit when the property is set. */
+    /** The real free space of {@code dir}'s file store. */
     static DiskSpace of(Path dir) {
-        String limit = System.getProperty(LIMIT_PROPERTY);
-        if (limit != null) {
-            return limited(Long.parseLong(limit));
-        }
         return bytes -> {
             long free = Files.getFileStore(dir).getUsableSpace();
             if (bytes > free) {

@@ -27,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * Merges adapters into a Hugging Face model folder and saves the result like transformers'
@@ -97,6 +98,11 @@ public final class ModelMerger {
      * replaced tensors are not in the merged model) and are refused.
      */
     public static Result unmerge(Request req, Progress progress) throws IOException {
+        return unmerge(req, progress, DiskSpace::of);
+    }
+
+    /** {@link #unmerge(Request, Progress)} with the disk space of the output's folder from {@code space}. */
+    public static Result unmerge(Request req, Progress progress, Function<Path, DiskSpace> space) throws IOException {
         for (Path a : req.adapters()) {
             try (LoraAdapter ad = LoraAdapter.open(a)) {
                 if (ad.config().useDora() || !ad.fullTensors().isEmpty()) {
@@ -108,10 +114,15 @@ public final class ModelMerger {
         }
         List<Double> negated = req.weights().stream().map(w -> -w).toList();
         return merge(new Request(req.base(), req.adapters(), negated, req.out(), req.dtype(), req.maxShardBytes(),
-                req.overwrite(), req.command(), req.forced4bit()), progress);
+                req.overwrite(), req.command(), req.forced4bit()), progress, space);
     }
 
     public static Result merge(Request req, Progress progress) throws IOException {
+        return merge(req, progress, DiskSpace::of);
+    }
+
+    /** {@link #merge(Request, Progress)} with the disk space of the output's folder from {@code diskSpace}. */
+    public static Result merge(Request req, Progress progress, Function<Path, DiskSpace> diskSpace) throws IOException {
         long t0 = System.nanoTime();
         List<LoraAdapter> opened = new ArrayList<>();
         // dequantized weights of a bitsandbytes base spill next to the output, not onto the heap
@@ -136,7 +147,7 @@ public final class ModelMerger {
             List<Path> inputs = new ArrayList<>(req.adapters());
             inputs.add(baseDir);
             try (OutputFolder folder = OutputFolder.create(req.out(), req.overwrite(), inputs)) {
-                DiskSpace space = DiskSpace.of(folder.temp());
+                DiskSpace space = diskSpace.apply(folder.temp());
                 List<String> files;
                 ForcedFourBit.Report requant = null;
                 if (req.forced4bit()) {

@@ -179,13 +179,9 @@ class ModelMergerTest {
     void diskFullMidWriteLeavesNoOutput() throws IOException {
         Path adapter = FixtureFiles.adapter("lora-r8", tmp.resolve("a"));
         Path out = tmp.resolve("full");
-        System.setProperty(DiskSpace.LIMIT_PROPERTY, "4000000");
-        try {
-            assertThatThrownBy(() -> ModelMerger.merge(request(tinyLlama, adapter, out, null, 3_500_000), Progress.NONE))
-                    .isInstanceOf(IOException.class).hasMessageContaining("No space left");
-        } finally {
-            System.clearProperty(DiskSpace.LIMIT_PROPERTY);
-        }
+        assertThatThrownBy(() -> ModelMerger.merge(request(tinyLlama, adapter, out, null, 3_500_000), Progress.NONE,
+                dir -> DiskSpace.limited(4_000_000)))
+                .isInstanceOf(IOException.class).hasMessageContaining("No space left");
         assertThat(out).doesNotExist();
         try (Stream<Path> s = Files.list(tmp)) {
             assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".loraforge-tmp-"));
