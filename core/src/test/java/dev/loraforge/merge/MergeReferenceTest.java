@@ -112,7 +112,7 @@ class MergeReferenceTest {
      * of the tiny result): the "within its own rounding" of issue 4. Three unpermuted tensors are kept.
      */
     @Test
-    void llamaExportLoraAgreesWithinOneF32Ulp() throws IOException {
+    void llamaExportLoraAgreesWithinItsFloat32Rounding() throws IOException {
         Map<String, String> names = Map.of(
                 "blk.0.attn_v.weight", "model.layers.0.self_attn.v_proj.weight",
                 "blk.0.ffn_down.weight", "model.layers.0.mlp.down_proj.weight",
