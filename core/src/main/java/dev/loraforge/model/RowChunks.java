@@ -104,7 +104,8 @@ final class RowChunks {
                     Thread.onSpinWait();
                 } else {
                     parked = true;
-                    if (current == seen) { // re-read after announcing: a publisher that missed the flag is seen here
+                    Job c = current; // re-read after announcing: a publisher that missed the flag is seen here
+                    if (c == null || c == seen) {
                         LockSupport.park(this);
                     }
                     parked = false;
@@ -138,6 +139,7 @@ final class RowChunks {
                 }
             }
         } finally {
+            current = null; // the job's arrays are not kept alive between jobs
             BUSY.set(false);
         }
         Throwable t = job.failure.get();

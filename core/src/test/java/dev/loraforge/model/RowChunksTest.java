@@ -43,6 +43,21 @@ class RowChunksTest {
         everyRowOnce(100, 1);
     }
 
+    /** After a job the helpers spin briefly, then park: an idle JVM burns no core. */
+    @Test
+    void idleHelpersPark() throws InterruptedException {
+        everyRowOnce(64, 8);
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        List<Thread> helpers;
+        do {
+            Thread.sleep(20);
+            helpers = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getName().startsWith("loraforge-rows-")).toList();
+        } while (System.nanoTime() < deadline
+                && helpers.stream().anyMatch(t -> t.getState() != Thread.State.WAITING));
+        assertThat(helpers).allMatch(t -> t.getState() == Thread.State.WAITING);
+    }
+
     @Test
     void concurrentAndNestedCalls() throws Exception {
         int rows = 257;
