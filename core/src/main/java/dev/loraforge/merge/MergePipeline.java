@@ -120,7 +120,7 @@ final class MergePipeline implements AutoCloseable {
             case MergePlan.Update u -> {
                 MergePlan.Factors f = MergePlan.factors(u);
                 int rows = TensorMerge.checkShapes(u.base(), f.terms(), f.magnitude());
-                Bf16FastMerge fast = Bf16FastMerge.of(u.base(), f.terms(), f.magnitude(), u.outType(), kernel);
+                TensorMerge.Rows merger = TensorMerge.rows(u.base(), f.terms(), f.magnitude(), u.outType(), kernel);
                 long rowBytes = u.shape().dim(1) * u.outType().byteSize();
                 long inRowBytes = u.shape().dim(1) * u.base().dtype().byteSize();
                 int step = (int) Math.max(1, TASK_BYTES / Math.max(1, rowBytes));
@@ -132,11 +132,7 @@ final class MergePipeline implements AutoCloseable {
                         MemorySegment buf = buffer((r1 - r0) * rowBytes);
                         try {
                             MemorySegment out = buf.asSlice(0, (r1 - r0) * rowBytes);
-                            if (fast != null) {
-                                fast.mergeRows(r0, r1, out);
-                            } else {
-                                TensorMerge.mergeRows(u.base(), f.terms(), f.magnitude(), u.outType(), r0, r1, out, kernel);
-                            }
+                            merger.merge(r0, r1, out);
                             slot.write(r0 * rowBytes, out);
                             wrote(out.byteSize());
                         } finally {

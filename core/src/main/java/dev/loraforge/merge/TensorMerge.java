@@ -31,17 +31,28 @@ public final class TensorMerge {
         int rows = checkShapes(base, terms, magnitude);
         long rowBytes = base.shape().dim(1) * outType.byteSize();
         int tasks = (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-        Bf16FastMerge fast = Bf16FastMerge.of(base, terms, magnitude, outType, kernel);
+        Rows merger = rows(base, terms, magnitude, outType, kernel);
         IntStream.range(0, tasks).parallel().forEach(task -> {
             int from = task * ROWS_PER_TASK;
             int to = Math.min(rows, from + ROWS_PER_TASK);
-            MemorySegment rowsOut = out.asSlice(from * rowBytes, (to - from) * rowBytes);
-            if (fast != null) {
-                fast.mergeRows(from, to, rowsOut);
-            } else {
-                mergeRows(base, terms, magnitude, outType, from, to, rowsOut, kernel);
-            }
+            merger.merge(from, to, out.asSlice(from * rowBytes, (to - from) * rowBytes));
         });
+    }
+
+    /** Merges rows {@code [from, to)} of one tensor into {@code out}, which starts at row {@code from}. */
+    @FunctionalInterface
+    interface Rows {
+        void merge(int from, int to, MemorySegment out);
+    }
+
+    /**
+     * The row merger for one tensor: {@link Bf16FastMerge} where it applies (same bytes, faster), else
+     * {@link #mergeRows}. Chosen once per tensor, so its per-tensor preparation is not repeated per task.
+     */
+    static Rows rows(TensorView base, List<LowRankTerm> terms, double[] magnitude, DType outType, LowRankKernel kernel) {
+        Bf16FastMerge fast = Bf16FastMerge.of(base, terms, magnitude, outType, kernel);
+        return fast != null ? fast::mergeRows
+                : (from, to, out) -> mergeRows(base, terms, magnitude, outType, from, to, out, kernel);
     }
 
     /** Checks the terms and magnitude fit the base; returns its row count. */
