@@ -452,9 +452,15 @@ public final class HfToGguf {
                     }
                     long bytes = op.shape().byteCount(op.outType());
                     Arena arena = Arena.ofShared();
+                    MemorySegment seg;
+                    try {
+                        seg = arena.allocate(bytes, 8);
+                        MergePlan.compute(op, seg, LowRankKernel.preferred());
+                    } catch (RuntimeException | Error e) {
+                        arena.close(); // never handed out, so never released
+                        throw e;
+                    }
                     arenas.put(name, arena);
-                    MemorySegment seg = arena.allocate(bytes, 8);
-                    MergePlan.compute(op, seg, LowRankKernel.preferred());
                     if (op instanceof MergePlan.Update u && u.base().data().isMapped()) {
                         u.base().data().unload(); // its pages are read; as TensorEncoder does for copies
                     }
