@@ -2,10 +2,10 @@ package dev.loraforge.cli;
 
 import dev.loraforge.adapter.AdapterConfig;
 import dev.loraforge.format.safetensors.ShardPlan;
+import dev.loraforge.io.Progress;
 import dev.loraforge.io.PythonJson;
 import dev.loraforge.merge.ForcedFourBit;
 import dev.loraforge.merge.HfCache;
-import dev.loraforge.io.Progress;
 import dev.loraforge.merge.ModelMerger;
 import dev.loraforge.tensor.DType;
 import java.io.IOException;
