@@ -131,7 +131,7 @@ class MergeCommand implements Callable<Integer> {
             r.notes().forEach(n -> err.println("loraforge: note: " + n));
             r.requantization().ifPresent(q -> printRequant(q, o, err));
             o.printf(Locale.ROOT, (unmerge() ? "un" : "") + "merged %d adapter%s into %s: %d tensors (%d changed), %.1f MB in %.1f s%n",
-                    adapters.size(), adapters.size() == 1 ? "" : "s", r.out(), r.tensors(), r.changed(),
+                    adapters.size(), adapters.size() == 1 ? "" : "s", out, r.tensors(), r.changed(),
                     r.bytes() / 1e6, r.millis() / 1000.0);
         }
         o.flush();
