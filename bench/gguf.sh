@@ -30,6 +30,7 @@ measure_cpu() {
   local times=() cpus=() rss=0 e u s m
   "$@" >/dev/null 2>&1 || { echo "bench: '$*' failed" >&2; "$@" >&2; return 1; }
   for _ in $(seq "$runs"); do
+    sync # as lib.sh's measure: no run pays for an earlier one's dirty pages
     /usr/bin/time -f '%e %U %S %M' -o "$work/.time" "$@" >/dev/null 2>&1
     read -r e u s m < <(tail -n 1 "$work/.time")
     times+=("$e"); cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')")

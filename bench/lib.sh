@@ -31,13 +31,16 @@ bench_gen() {
   fi
 }
 
-# measure NAME CMD...: runs CMD $runs times (after one warm-up); records median seconds and max RSS (MB)
+# measure NAME CMD...: runs CMD $runs times (after one warm-up); records median seconds and max RSS (MB).
+# Each timed run starts after a `sync` (not timed): cp leaves its copy dirty in the page cache, and a backlog of
+# earlier runs' dirty pages (written back here at a fifth of the direct-write rate) would slow whatever runs next.
 declare -A MED RSS
 measure() {
   local name="$1"; shift
   local times=() rss=0 line t m
   "$@" >/dev/null 2>&1 || { echo "bench: '$*' failed" >&2; "$@" >&2; return 1; }
   for _ in $(seq "$runs"); do
+    sync
     /usr/bin/time -f '%e %M' -o "$work/.time" "$@" >/dev/null 2>&1
     line="$(tail -n 1 "$work/.time")"
     t="${line% *}"; m="${line#* }"

@@ -22,6 +22,8 @@ file="$model/model.safetensors"
 out="$work/merged"
 echo "base: $(stat -c %s "$file") bytes; adapter: $(stat -c %s "$adapter/adapter_model.safetensors") bytes; runs: $runs"
 measure "cp base" sh -c "rm -f '$work/copy.safetensors'; cp '$file' '$work/copy.safetensors'"
+# loraforge's output is on the disk when it returns (direct writes, fsync before the rename); cp's is not
+measure "cp base + sync" sh -c "rm -f '$work/copy.safetensors'; cp '$file' '$work/copy.safetensors'; sync '$work/copy.safetensors'"
 rm -f "$work/copy.safetensors"
 # the previous output is deleted first, as cp's copy is (deleting 2 GB of page cache costs system time)
 measure "loraforge merge" sh -c "rm -rf '$out'; '$JAVA' ${JFLAGS[*]} -jar '$CLI_JAR' merge --base '$model' \
@@ -49,4 +51,5 @@ if [ -n "${LLAMA_BIN:-}" ] && [ -x "$LLAMA_BIN/llama-export-lora" ]; then
 fi
 rm -rf "$out"
 echo "ratio merge / cp: $(ratio 'loraforge merge' 'cp base')"
+echo "ratio merge / cp + sync: $(ratio 'loraforge merge' 'cp base + sync')"
 echo "ratio merge (-Xmx256m) / cp: $(ratio 'merge, -Xmx256m' 'cp base')"

@@ -31,7 +31,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
@@ -301,9 +300,6 @@ public final class HfToGguf {
     }
 
 
-    /** Output bytes after which a background flush starts (the kernel itself waits for 10% of RAM or 30 s). */
-    static final long FLUSH_BEHIND_BYTES = 256L << 20;
-
     public static Summary write(Plan plan, TensorProvider provider, Path out, boolean overwrite) throws IOException {
         return write(plan, provider, out, overwrite, Progress.NONE);
     }
@@ -343,10 +339,7 @@ public final class HfToGguf {
             AtomicInteger done = new AtomicInteger();
             AtomicLong doneBytes = new AtomicLong();
             int threads = Math.max(1, Math.min(Runtime.getRuntime().availableProcessors(), plan.tensors().size()));
-            AtomicLong unflushed = new AtomicLong();
-            AtomicBoolean flushing = new AtomicBoolean();
-            try (ExecutorService flusher = Executors.newSingleThreadExecutor();
-                 ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+            try (ExecutorService pool = Executors.newFixedThreadPool(threads)) {
                 List<Future<?>> jobs = new ArrayList<>();
                 for (PlannedTensor t : plan.tensors()) {
                     jobs.add(pool.submit(() -> {
@@ -360,18 +353,6 @@ public final class HfToGguf {
                         }
                         progress.tensorDone(t.name(), done.incrementAndGet(), plan.tensors().size(),
                                 doneBytes.addAndGet(size), total);
-                        // write-behind: the disk works while we encode, not all at once in finish()
-                        if (unflushed.addAndGet(size) >= FLUSH_BEHIND_BYTES && flushing.compareAndSet(false, true)) {
-                            unflushed.set(0);
-                            flusher.submit(() -> {
-                                try {
-                                    w.flushWritten();
-                                } finally {
-                                    flushing.set(false);
-                                }
-                                return null;
-                            });
-                        }
                         return null;
                     }));
                 }

@@ -2,13 +2,13 @@ package dev.loraforge.convert;
 
 import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.format.gguf.GgufWriter;
+import dev.loraforge.io.Piece;
 import dev.loraforge.tensor.DType;
 import dev.loraforge.tensor.FloatConversions;
 import dev.loraforge.tensor.TensorView;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
@@ -64,18 +64,18 @@ final class TensorEncoder {
     static void encode(TensorView src, long nHead, float shift, GgmlType type, RowQuantizer quantizer, MemorySegment dst) {
         long expected = dst.byteSize();
         try {
-            encode(src, nHead, shift, type, quantizer, expected, (at, part) -> MemorySegment.copy(part, 0, dst, at, part.byteSize()));
+            encode(src, nHead, shift, type, quantizer, expected, (at, bytes) -> Piece.of(dst.asSlice(at, bytes)));
         } catch (IOException e) {
             throw new UncheckedIOException(e); // copying between segments does no I/O
         }
     }
 
-    /** Output bytes staged before each write to the sink; bounds the memory one encoding thread touches. */
-    static final long CHUNK_BYTES = 8L << 20;
+    /** Output bytes per piece handed to the sink; bounds the memory one encoding thread touches. */
+    static final long CHUNK_BYTES = 2L << 20;
 
     /**
      * Encodes {@code src} into {@code outBytes} bytes written to {@code sink} in row-aligned pieces of about
-     * {@link #CHUNK_BYTES}. Source pages of a mapped tensor are released as rows are done, so the resident
+     * {@link #CHUNK_BYTES}, each filled in place in the sink's buffer. Source pages of a mapped tensor are released as rows are done, so the resident
      * set stays near one chunk per thread however large the tensor.
      */
     static void encode(TensorView src, long nHead, float shift, GgmlType type, RowQuantizer quantizer, long outBytes,
@@ -99,13 +99,10 @@ final class TensorEncoder {
         // permuted rows of a head are read out of order: release the source once the head is done
         long releaseRows = nHead > 0 ? rows / nHead : 1;
         boolean release = src.data().isMapped();
-        try (Arena arena = Arena.ofConfined()) {
-            long align = GgufWriter.DIRECT_ALIGNMENT;
-            MemorySegment raw = arena.allocate(Math.max(1, chunkRows * outRowBytes) + align, align);
-            for (long r0 = 0; r0 < rows; r0 += chunkRows) {
-                long r1 = Math.min(rows, r0 + chunkRows);
-                // the buffer sits at the file offset's place within a block, so the sink can write it direct
-                MemorySegment buf = raw.asSlice(Math.floorMod(sink.position() + r0 * outRowBytes, align));
+        for (long r0 = 0; r0 < rows; r0 += chunkRows) {
+            long r1 = Math.min(rows, r0 + chunkRows);
+            try (Piece piece = sink.piece(r0 * outRowBytes, (r1 - r0) * outRowBytes)) {
+                MemorySegment buf = piece.segment();
                 for (long r = r0; r < r1; r++) {
                     long s = sourceRow(r, rows, nHead);
                     long out = (r - r0) * outRowBytes;
@@ -117,13 +114,13 @@ final class TensorEncoder {
                         encodeRow(src, s * rowLen, row, n, shift, type, quantizer, buf, out);
                     }
                 }
-                sink.write(r0 * outRowBytes, buf.asSlice(0, (r1 - r0) * outRowBytes));
-                if (release) {
-                    long done = r1 / releaseRows * releaseRows; // whole heads only
-                    long from = r0 / releaseRows * releaseRows;
-                    if (done > from) {
-                        src.data().asSlice(from * inRowBytes, (done - from) * inRowBytes).unload();
-                    }
+                piece.write();
+            }
+            if (release) {
+                long done = r1 / releaseRows * releaseRows; // whole heads only
+                long from = r0 / releaseRows * releaseRows;
+                if (done > from) {
+                    src.data().asSlice(from * inRowBytes, (done - from) * inRowBytes).unload();
                 }
             }
         }

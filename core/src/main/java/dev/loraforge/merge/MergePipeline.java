@@ -1,47 +1,39 @@
 package dev.loraforge.merge;
 
 import dev.loraforge.format.safetensors.SafetensorsWriter;
+import dev.loraforge.io.Piece;
 import dev.loraforge.tensor.DType;
 import dev.loraforge.tensor.TensorView;
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Streams output tensors to their files in tasks of about {@value #TASK_BYTES} output bytes on one worker
- * per core. A task computes its rows (or converts its elements) into a pooled native buffer and writes it
- * with a positioned write (no mapped output: written pages never count in the process's memory), then drops
- * the input pages it read from the process ({@code unload}: madvise DONTNEED; the page cache keeps them).
- * A byte copy writes straight from the mapped input. So memory stays a few buffers whatever the model size.
+ * per core. A task computes its rows (or converts or copies its elements) into a piece of the output
+ * ({@link SafetensorsWriter.Slot#piece}: a pooled buffer written by background threads, direct to the disk),
+ * then drops the input pages it read from the process ({@code unload}: madvise DONTNEED; the page cache keeps
+ * them). So memory stays a few buffers whatever the model size, and computing overlaps writing.
  * Tasks of the next tensors are queued while the current ones run, so reading, computing and writing of
- * neighbouring tensors overlap; completion is reported in tensor order on the submitting thread.
+ * neighbouring tensors overlap; completion is reported in tensor order on the submitting thread (a tensor
+ * counts as done when its pieces are handed to the writer).
  *
  * <p>Workers are never interrupted: an interrupt would close the shared output channel.
  */
 final class MergePipeline implements AutoCloseable {
     static final long TASK_BYTES = 1L << 20;
-    static final long COPY_BYTES = 8L << 20;
-    /** Written bytes after which the file's data is synced in the background (so commit has little to wait for). */
-    static final long SYNC_BYTES = 256L << 20;
+    static final long COPY_BYTES = 4L << 20;
 
     /** Called on the submitting thread when all of a tensor's bytes are written, in submission order. */
     @FunctionalInterface
     interface TensorDone {
         void done(String name, long bytes);
-    }
-
-    @FunctionalInterface
-    interface IoAction {
-        void run() throws IOException;
     }
 
     @FunctionalInterface
@@ -58,13 +50,7 @@ final class MergePipeline implements AutoCloseable {
     private final ExecutorService pool;
     private final Semaphore inFlight;
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
-    private final Arena arena = Arena.ofShared();
-    private final ConcurrentLinkedQueue<MemorySegment> buffers = new ConcurrentLinkedQueue<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
-    private final ExecutorService syncer;
-    private final Semaphore syncing = new Semaphore(1);
-    private final AtomicLong unsynced = new AtomicLong();
-    private volatile IoAction sync;
 
     MergePipeline(int threads, LowRankKernel kernel, TensorDone onDone) {
         this.kernel = kernel;
@@ -77,36 +63,6 @@ final class MergePipeline implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.syncer = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "loraforge-sync");
-            t.setDaemon(true);
-            return t;
-        });
-    }
-
-    /**
-     * Sets what syncs the current output file's written data to disk (fdatasync), run in the background
-     * every {@value #SYNC_BYTES} bytes so the disk writes overlap the computing; null for none.
-     */
-    void syncWith(IoAction action) {
-        sync = action;
-        unsynced.set(0);
-    }
-
-    private void wrote(long bytes) {
-        IoAction s = sync;
-        if (s != null && unsynced.addAndGet(bytes) >= SYNC_BYTES && syncing.tryAcquire()) {
-            unsynced.set(0);
-            syncer.execute(() -> {
-                try {
-                    s.run();
-                } catch (Throwable t) {
-                    failure.compareAndSet(null, t);
-                } finally {
-                    syncing.release();
-                }
-            });
-        }
     }
 
     /** Queues the tasks that fill {@code slot} with {@code op}'s result; blocks while enough are queued. */
@@ -129,14 +85,9 @@ final class MergePipeline implements AutoCloseable {
                     int r0 = from;
                     int r1 = Math.min(rows, from + step);
                     run(p, () -> {
-                        MemorySegment buf = buffer((r1 - r0) * rowBytes);
-                        try {
-                            MemorySegment out = buf.asSlice(0, (r1 - r0) * rowBytes);
-                            merger.merge(r0, r1, out);
-                            slot.write(r0 * rowBytes, out);
-                            wrote(out.byteSize());
-                        } finally {
-                            release(buf);
+                        try (Piece piece = slot.piece(r0 * rowBytes, (r1 - r0) * rowBytes)) {
+                            merger.merge(r0, r1, piece.segment());
+                            piece.write();
                         }
                         unload(u.base().data().asSlice(r0 * inRowBytes, (r1 - r0) * inRowBytes));
                     });
@@ -154,8 +105,10 @@ final class MergePipeline implements AutoCloseable {
                 MemorySegment part = src.data().asSlice(off, Math.min(COPY_BYTES, total - off));
                 long at = off;
                 run(p, () -> {
-                    slot.write(at, part);
-                    wrote(part.byteSize());
+                    try (Piece piece = slot.piece(at, part.byteSize())) {
+                        MemorySegment.copy(part, 0, piece.segment(), 0, part.byteSize());
+                        piece.write();
+                    }
                     unload(part);
                 });
             }
@@ -170,14 +123,9 @@ final class MergePipeline implements AutoCloseable {
             long e0 = from;
             int len = (int) Math.min(step, n - from);
             run(p, () -> {
-                MemorySegment buf = buffer((long) len * outBytes);
-                try {
-                    MemorySegment out = buf.asSlice(0, (long) len * outBytes);
-                    TensorMerge.convertRange(src, outType, e0, len, out);
-                    slot.write(e0 * outBytes, out);
-                    wrote(out.byteSize());
-                } finally {
-                    release(buf);
+                try (Piece piece = slot.piece(e0 * outBytes, (long) len * outBytes)) {
+                    TensorMerge.convertRange(src, outType, e0, len, piece.segment());
+                    piece.write();
                 }
                 unload(src.data().asSlice(e0 * inBytes, (long) len * inBytes));
             });
@@ -224,8 +172,6 @@ final class MergePipeline implements AutoCloseable {
     void quiesce() {
         inFlight.acquireUninterruptibly(permits);
         inFlight.release(permits);
-        syncing.acquireUninterruptibly(); // no task is left to start another
-        syncing.release();
     }
 
     private void report(boolean all) {
@@ -248,19 +194,6 @@ final class MergePipeline implements AutoCloseable {
         }
     }
 
-    /** A pooled native buffer of at least {@code bytes} (one per running task). */
-    private MemorySegment buffer(long bytes) {
-        MemorySegment b = buffers.poll();
-        if (b == null || b.byteSize() < bytes) {
-            b = arena.allocate(Math.max(bytes, TASK_BYTES), 64);
-        }
-        return b;
-    }
-
-    private void release(MemorySegment buffer) {
-        buffers.offer(buffer);
-    }
-
     private static void unload(MemorySegment input) {
         if (input.isMapped() && input.byteSize() > 0) {
             input.unload();
@@ -271,7 +204,5 @@ final class MergePipeline implements AutoCloseable {
     public void close() {
         quiesce();
         pool.shutdown();
-        syncer.shutdown();
-        arena.close();
     }
 }

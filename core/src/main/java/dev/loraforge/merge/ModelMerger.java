@@ -13,20 +13,21 @@ import dev.loraforge.io.OutputFolder;
 import dev.loraforge.io.PythonJson;
 import dev.loraforge.tensor.DType;
 import java.io.IOException;
-import java.io.InputStream;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 
 /**
@@ -147,6 +148,9 @@ public final class ModelMerger {
             List<Path> inputs = new ArrayList<>(req.adapters());
             inputs.add(baseDir);
             try (OutputFolder folder = OutputFolder.create(req.out(), req.overwrite(), inputs)) {
+                // the record's input hashes, read while the weights are written (hashing a large adapter
+                // when the JIT has not compiled SHA-256 yet takes a noticeable part of a merge)
+                CompletableFuture<Map<Path, String>> hashes = hashInBackground(req.adapters());
                 DiskSpace space = diskSpace.apply(folder.temp());
                 List<String> files;
                 ForcedFourBit.Report requant = null;
@@ -164,7 +168,7 @@ public final class ModelMerger {
                 }
                 writeConfig(outConfig, plan, outType, folder.temp());
                 copyFiles(baseDir, req.adapters(), folder.temp());
-                writeRecord(req, plan, outType, folder.temp());
+                writeRecord(req, plan, outType, folder.temp(), join(hashes));
                 folder.commit();
                 long bytes = plan.ops().stream().mapToLong(op -> op.shape().byteCount(op.outType())).sum();
                 return new Result(folder.target(), plan.ops().size(), (int) plan.changedCount(), bytes,
@@ -208,14 +212,12 @@ public final class ModelMerger {
                 try (SafetensorsWriter w = SafetensorsWriter.create(dir.resolve(shard.fileName()), Map.of("format", "pt"),
                         shard.tensors(), false)) {
                     try {
-                        pipeline.syncWith(w::syncData);
                         for (TensorSpec t : w.tensors()) {
                             pipeline.submit(byName.get(t.name()), w.slot(t.name()));
                         }
                         pipeline.finish();
                     } finally {
                         pipeline.quiesce(); // nothing may write to the file once it is discarded
-                        pipeline.syncWith(null);
                     }
                     w.commit();
                 }
@@ -292,7 +294,46 @@ public final class ModelMerger {
         }
     }
 
-    private static void writeRecord(Request req, MergePlan plan, DType outType, Path dir) throws IOException {
+    /** The record's input files of each adapter, hashed on a daemon thread. */
+    private static CompletableFuture<Map<Path, String>> hashInBackground(List<Path> adapters) {
+        CompletableFuture<Map<Path, String>> f = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                Map<Path, String> m = new HashMap<>();
+                for (Path a : adapters) {
+                    for (String name : List.of(LoraAdapter.WEIGHTS_FILE, LoraAdapter.BIN_FILE, "adapter_config.json")) {
+                        Path file = a.resolve(name);
+                        if (Files.isRegularFile(file)) {
+                            m.put(file, sha256(file));
+                        }
+                    }
+                }
+                f.complete(m);
+            } catch (Throwable e) {
+                f.completeExceptionally(e);
+            }
+        }, "loraforge-hash");
+        t.setDaemon(true);
+        t.start();
+        return f;
+    }
+
+    private static Map<Path, String> join(CompletableFuture<Map<Path, String>> hashes) throws IOException {
+        try {
+            return hashes.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while hashing the adapters");
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    private static void writeRecord(Request req, MergePlan plan, DType outType, Path dir, Map<Path, String> hashes)
+            throws IOException {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("tool", "loraforge");
         String v = ModelMerger.class.getPackage().getImplementationVersion();
@@ -307,12 +348,12 @@ public final class ModelMerger {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("path", a.toAbsolutePath().normalize().toString());
             m.put("weight", req.weights().get(i));
-            if (Files.isRegularFile(a.resolve(LoraAdapter.WEIGHTS_FILE))) {
-                m.put("adapter_model.safetensors_sha256", sha256(a.resolve(LoraAdapter.WEIGHTS_FILE)));
+            if (hashes.containsKey(a.resolve(LoraAdapter.WEIGHTS_FILE))) {
+                m.put("adapter_model.safetensors_sha256", hashes.get(a.resolve(LoraAdapter.WEIGHTS_FILE)));
             } else {
-                m.put("adapter_model.bin_sha256", sha256(a.resolve(LoraAdapter.BIN_FILE)));
+                m.put("adapter_model.bin_sha256", hashes.get(a.resolve(LoraAdapter.BIN_FILE)));
             }
-            m.put("adapter_config.json_sha256", sha256(a.resolve("adapter_config.json")));
+            m.put("adapter_config.json_sha256", hashes.get(a.resolve("adapter_config.json")));
             adapters.add(m);
         }
         r.put("adapters", adapters);
@@ -328,9 +369,15 @@ public final class ModelMerger {
     }
 
     public static String sha256(Path file) throws IOException {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
+        try (FileChannel ch = FileChannel.open(file)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocateDirect(1 << 20);
+            while (ch.read(buf) >= 0) {
+                buf.flip();
+                md.update(buf);
+                buf.clear();
+            }
+            return HexFormat.of().formatHex(md.digest());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -2,17 +2,16 @@ package dev.loraforge.format.gguf;
 
 import static dev.loraforge.format.gguf.GgufException.Kind.*;
 
-import com.sun.nio.file.ExtendedOpenOption;
 import dev.loraforge.io.AtomicFile;
+import dev.loraforge.io.Piece;
+import dev.loraforge.io.WriteBehind;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -29,18 +28,12 @@ import java.util.Set;
  *
  * <p>Use: {@link #addKv} and {@link #addTensor} for everything, {@link #writeHeader()} (offsets are fixed
  * then), then fill every tensor once, in any order and from any threads, through {@link #tensorSegment} (a
- * mapped read-write slice of the output), {@link #tensorSink} (pieces through the channel) or {@link #writeTensor}; {@link #finish()} checks that every tensor
+ * mapped read-write slice of the output), {@link #tensorSink} (pieces written in the background) or {@link #writeTensor}; {@link #finish()} checks that every tensor
  * was given, flushes and renames the file into place. Closing without finishing deletes the partial file.
  * The output depends only on what was declared and written.
  */
 public final class GgufWriter implements AutoCloseable {
     private static final int CHUNK = 1 << 26;
-
-    /**
-     * Block alignment of direct (O_DIRECT) writes: a {@link #tensorSink} piece whose address matches its file
-     * offset modulo this writes its whole blocks straight to the disk, without a copy into the page cache.
-     */
-    public static final int DIRECT_ALIGNMENT = 4096;
 
     private enum State { DECLARING, DATA, DONE }
 
@@ -54,8 +47,7 @@ public final class GgufWriter implements AutoCloseable {
     private int alignment = GgufFormat.DEFAULT_ALIGNMENT;
     private long dataOffset;
     private State state = State.DECLARING;
-    private FileChannel direct; // O_DIRECT channel on the same temporary file; null when not (yet) open
-    private boolean directTried;
+    private WriteBehind behind; // created by the first tensor sink
 
     private GgufWriter(AtomicFile out) {
         this.out = out;
@@ -219,96 +211,36 @@ public final class GgufWriter implements AutoCloseable {
         return seg;
     }
 
-    /** Writes a claimed tensor's bytes in pieces at offsets within the tensor (any order, one thread per sink). */
+    /** Where a claimed tensor's bytes go, in pieces at offsets within the tensor (any order, any threads). */
+    @FunctionalInterface
     public interface TensorSink {
-        /** Writes the bytes of native segment {@code part} at byte {@code at} of the tensor. */
-        void write(long at, MemorySegment part) throws IOException;
-
-        /**
-         * File offset of the tensor's byte 0: a piece at {@code at} whose address is congruent to
-         * {@code position() + at} modulo {@link #DIRECT_ALIGNMENT} is written without a page cache copy.
-         */
-        default long position() {
-            return 0;
-        }
+        /** A buffer for {@code bytes} bytes at byte {@code at} of the tensor: fill it, then write it. */
+        Piece piece(long at, long bytes) throws IOException;
     }
 
     /**
-     * Claims tensor {@code name} for writing through the file channel in pieces: no mapped output pages, so
-     * the process's resident memory stays bounded by the caller's buffers. Pieces must cover the tensor.
-     * The whole blocks inside a piece go out by direct I/O where the file system allows it (the copy into
-     * the page cache and its write-back cost more CPU than the whole conversion); the partial blocks at its
-     * ends, which may share a block with a neighbouring tensor or piece, go through the page cache, so no
-     * block is ever written both ways.
+     * Claims tensor {@code name} for writing in pieces through background writers ({@link WriteBehind}: whole
+     * blocks by direct I/O, bounded buffers, no mapped output pages, so the process's resident memory stays
+     * bounded by the buffers). Pieces must cover the tensor; {@link #finish()} waits for them.
      */
     public TensorSink tensorSink(String name) {
         GgufTensorInfo t = claim(name);
         long base = dataOffset + t.offset();
-        FileChannel ch = out.channel();
-        FileChannel d = directChannel();
-        return new TensorSink() {
-            @Override
-            public void write(long at, MemorySegment part) throws IOException {
-                if (at < 0 || part.byteSize() > t.byteSize() - at) {
-                    throw new IndexOutOfBoundsException("tensor '" + name + "' has " + t.byteSize() + " bytes; "
-                            + part.byteSize() + " given at " + at);
-                }
-                long pos = base + at;
-                long n = part.byteSize();
-                long head = Math.min(n, Math.floorMod(-pos, (long) DIRECT_ALIGNMENT));
-                long body = (n - head) / DIRECT_ALIGNMENT * DIRECT_ALIGNMENT;
-                if (d == null || body == 0 || !part.isNative() || (part.address() + head) % DIRECT_ALIGNMENT != 0) {
-                    writeFully(ch, part.asByteBuffer(), pos);
-                    return;
-                }
-                writeFully(ch, part.asSlice(0, head).asByteBuffer(), pos);
-                try {
-                    writeFully(d, part.asSlice(head, body).asByteBuffer(), pos + head);
-                } catch (IOException e) {
-                    // a device that refuses this direct write (alignment rules beyond the block size): buffered
-                    writeFully(ch, part.asSlice(head, body).asByteBuffer(), pos + head);
-                }
-                writeFully(ch, part.asSlice(head + body).asByteBuffer(), pos + head + body);
+        WriteBehind wb = writeBehind();
+        return (at, bytes) -> {
+            if (at < 0 || bytes < 0 || bytes > t.byteSize() - at) {
+                throw new IndexOutOfBoundsException("tensor '" + name + "' has " + t.byteSize() + " bytes; "
+                        + bytes + " asked at " + at);
             }
-
-            @Override
-            public long position() {
-                return base;
-            }
+            return wb.take(base + at, bytes);
         };
     }
 
-    /** The O_DIRECT channel, opened once; null where the file system or platform does not support it. */
-    private synchronized FileChannel directChannel() {
-        if (!directTried) {
-            directTried = true;
-            try {
-                long block = Files.getFileStore(out.tempPath()).getBlockSize();
-                if (block > 0 && DIRECT_ALIGNMENT % block == 0) {
-                    direct = FileChannel.open(out.tempPath(), StandardOpenOption.WRITE, ExtendedOpenOption.DIRECT);
-                }
-            } catch (IOException | UnsupportedOperationException e) {
-                direct = null; // buffered writes only
-            }
+    private synchronized WriteBehind writeBehind() {
+        if (behind == null) {
+            behind = WriteBehind.open(out.tempPath(), out.channel());
         }
-        return direct;
-    }
-
-    private synchronized void closeDirect() throws IOException {
-        if (direct != null) {
-            direct.close();
-            direct = null;
-        }
-    }
-
-    /**
-     * Pushes the bytes written so far towards the disk now (fdatasync); optional, and safe while other threads
-     * write. A caller that runs it in the background overlaps the write-back with its work instead of waiting
-     * for all of it in {@link #finish()}.
-     */
-    public void flushWritten() throws IOException {
-        requireState(State.DATA, "flushWritten");
-        out.channel().force(false);
+        return behind;
     }
 
     /** Copies tensor {@code name}'s bytes from {@code src}, which must hold exactly its byte size. */
@@ -360,7 +292,10 @@ public final class GgufWriter implements AutoCloseable {
             }
         }
         arena.close();
-        closeDirect(); // its data is on the disk; the fsync in commit() covers the block allocations
+        if (behind != null) {
+            behind.flush(); // direct writes are on the disk; the fsync in commit() covers the block allocations
+            behind.close();
+        }
         out.commit();
         state = State.DONE;
     }
@@ -369,12 +304,10 @@ public final class GgufWriter implements AutoCloseable {
     @Override
     public void close() {
         if (state != State.DONE) {
-            arena.close();
-            try {
-                closeDirect();
-            } catch (IOException e) {
-                // the partial file is deleted next either way
+            if (behind != null) {
+                behind.close(); // the writes under way end before the file goes
             }
+            arena.close();
             out.close();
             state = State.DONE;
         }

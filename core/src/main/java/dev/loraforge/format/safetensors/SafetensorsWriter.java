@@ -1,6 +1,8 @@
 package dev.loraforge.format.safetensors;
 
 import dev.loraforge.io.AtomicFile;
+import dev.loraforge.io.Piece;
+import dev.loraforge.io.WriteBehind;
 import dev.loraforge.tensor.DType;
 import dev.loraforge.tensor.TensorSource;
 import dev.loraforge.tensor.TensorView;
@@ -60,6 +62,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     private final long dataLength;
     private Arena arena;
     private MemorySegment data;
+    private WriteBehind behind; // created by the first piece
     private boolean committed;
     private boolean closed;
 
@@ -345,12 +348,36 @@ public final class SafetensorsWriter implements AutoCloseable {
 
         /** Writes {@code src} at byte {@code at} of the tensor. */
         public void write(long at, MemorySegment src) throws IOException {
-            if (at < 0 || at > size || src.byteSize() > size - at) {
-                throw new IndexOutOfBoundsException("tensor '" + name + "' of " + out.target() + ": " + src.byteSize()
-                        + " bytes at " + at + " do not fit in " + size);
-            }
+            check(at, src.byteSize());
             writeAt(src, position + at);
         }
+
+        /**
+         * A buffer for {@code bytes} bytes at byte {@code at} of the tensor, written in the background once
+         * filled and handed back ({@link WriteBehind}: direct I/O, bounded buffers); {@link #commit()} waits
+         * for them. Blocks while every buffer is in use.
+         */
+        public Piece piece(long at, long bytes) throws IOException {
+            check(at, bytes);
+            return writeBehind().take(position + at, bytes);
+        }
+
+        private void check(long at, long bytes) {
+            if (at < 0 || at > size || bytes < 0 || bytes > size - at) {
+                throw new IndexOutOfBoundsException("tensor '" + name + "' of " + out.target() + ": " + bytes
+                        + " bytes at " + at + " do not fit in " + size);
+            }
+        }
+    }
+
+    private synchronized WriteBehind writeBehind() {
+        if (committed || closed) {
+            throw new IllegalStateException(out.target() + ": writer is " + (committed ? "committed" : "closed"));
+        }
+        if (behind == null) {
+            behind = WriteBehind.open(out.tempPath(), out.channel());
+        }
+        return behind;
     }
 
     private void writeAt(MemorySegment src, long filePos) throws IOException {
@@ -396,18 +423,14 @@ public final class SafetensorsWriter implements AutoCloseable {
         return missing;
     }
 
-    /**
-     * Syncs the data written so far to disk (fdatasync), e.g. from a background thread while more is written,
-     * so that {@link #commit()} has little left to wait for. Safe alongside positioned writes.
-     */
-    public void syncData() throws IOException {
-        out.channel().force(false);
-    }
-
-    /** Checks every tensor was filled, flushes, syncs and renames into place. */
+    /** Checks every tensor was filled, waits for the pieces, flushes, syncs and renames into place. */
     public synchronized void commit() throws IOException {
         if (committed || closed) {
             throw new IllegalStateException(out.target() + ": writer is " + (committed ? "committed" : "closed"));
+        }
+        if (behind != null) {
+            behind.flush();
+            behind.close();
         }
         if (filled.size() != order.size()) {
             List<String> missing = unwritten();
@@ -430,6 +453,9 @@ public final class SafetensorsWriter implements AutoCloseable {
             return;
         }
         closed = true;
+        if (behind != null) {
+            behind.close(); // the writes under way end before the file goes
+        }
         if (data != null) {
             arena.close();
             data = null;
