@@ -111,6 +111,7 @@ final class Bf16FastMerge {
         // the sums of four rows: kept in an array so that finishRow takes no vector argument (a vector passed
         // to a method the JIT does not inline is boxed on the heap, and finishRow is too big to inline)
         float[] sums = new float[4 * BAND];
+        long[] flags = new long[BAND / F.length()];
         int lanes = F.length();
         for (int j0 = 0; j0 < cols; j0 += BAND) {
             int n = Math.min(BAND, cols - j0);
@@ -122,12 +123,12 @@ final class Bf16FastMerge {
             for (; i + 4 <= to; i += 4) {
                 four(i, nv, packed, sums);
                 for (int q = 0; q < 4; q++) {
-                    finishRow(i + q, from, j0, nv, sums, q * BAND, out);
+                    finishRow(i + q, from, j0, nv, sums, q * BAND, out, flags);
                 }
             }
             for (; i < to; i++) {
                 one(i, nv, packed, sums);
-                finishRow(i, from, j0, nv, sums, 0, out);
+                finishRow(i, from, j0, nv, sums, 0, out, flags);
             }
             for (int row = from; row < to; row++) {
                 for (int j = j0 + nv; j < j0 + n; j++) {
@@ -170,12 +171,19 @@ final class Bf16FastMerge {
         }
     }
 
-    /** w + s·sum for row {@code i}, columns {@code j0..j0+nv}, rounded to bf16 where safe, exactly elsewhere. */
-    private void finishRow(int i, int from, int j0, int nv, float[] sums, int off, MemorySegment out) {
+    /**
+     * w + s·sum for row {@code i}, columns {@code j0..j0+nv}, rounded to bf16 where safe, exactly elsewhere.
+     * The unsafe lanes are noted in {@code flags} (one mask per vector) and fixed after the loop: with a
+     * call inside it, C2 reloaded the fields and redid the segment checks every iteration (15% slower).
+     */
+    private void finishRow(int i, int from, int j0, int nv, float[] sums, int off, MemorySegment out, long[] flags) {
+        MemorySegment base = this.base;
+        float[] colFactor = this.colFactor;
         FloatVector s = FloatVector.broadcast(F, scaleF);
         FloatVector rowF = FloatVector.broadcast(F, rowFactor[i]);
         long at = 2L * ((long) i * cols + j0);
         long outAt = 2L * ((long) (i - from) * cols + j0);
+        int firstUnsafe = -1;
         for (int t = 0; t < nv; t += F.length()) {
             IntVector wBits = (IntVector) ShortVector.fromMemorySegment(H, base, at + 2L * t, ByteOrder.LITTLE_ENDIAN)
                     .convertShape(VectorOperators.S2I, I, 0);
@@ -194,7 +202,17 @@ final class Bf16FastMerge {
             ((ShortVector) rounded.convertShape(VectorOperators.I2S, H, 0))
                     .intoMemorySegment(out, outAt + 2L * t, ByteOrder.LITTLE_ENDIAN);
             if (unsafe.anyTrue()) {
-                fix(unsafe.toLong(), i, j0 + t, from, out);
+                flags[t / F.length()] = unsafe.toLong();
+                firstUnsafe = firstUnsafe < 0 ? t : firstUnsafe;
+            }
+        }
+        if (firstUnsafe >= 0) {
+            for (int t = firstUnsafe; t < nv; t += F.length()) {
+                long m = flags[t / F.length()];
+                if (m != 0) {
+                    flags[t / F.length()] = 0;
+                    fix(m, i, j0 + t, from, out);
+                }
             }
         }
     }
