@@ -58,6 +58,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--ignore-eos", description = "keep going after an end-of-sequence token")
     boolean ignoreEos;
 
+    @Option(names = "--no-warmup", description = "skip the warm-up at load: a throwaway pass over three tokens "
+            + "(as llama.cpp's warm-up run), so the JIT compiles the forward pass before the first real token")
+    boolean noWarmup;
+
     @Option(names = "--print-ids", description = "print the generated token ids instead of text")
     boolean printIds;
 
@@ -121,15 +125,25 @@ final class GenerateCommand implements Callable<Integer> {
             input = new int[] {config.bosTokenId()};
         }
         var options = new Generator.Options(maxTokens, temperature, topP, seed, !ignoreEos);
+        if (!noWarmup && maxTokens > 0) {
+            // part of loading: a batched prefill and two decode steps, so no real token waits for the JIT
+            int t = input[0];
+            Generator.generate(m, new int[] {t, t, t}, new Generator.Options(2, 0, 1, 0, false), null);
+        }
         TextStream stream = printIds ? null : new TextStream(tok, input, out);
         long t0 = System.nanoTime();
+        long[] firstAt = {0};
         int[] generated = Generator.generate(m, input, options, token -> {
+            if (firstAt[0] == 0) {
+                firstAt[0] = System.nanoTime();
+            }
             if (stream != null) {
                 stream.add(token);
             }
             return true;
         });
-        double seconds = (System.nanoTime() - t0) / 1e9;
+        long end = System.nanoTime();
+        double seconds = (end - t0) / 1e9;
         if (printIds) {
             StringBuilder sb = new StringBuilder();
             for (int t : generated) {
@@ -140,8 +154,12 @@ final class GenerateCommand implements Callable<Integer> {
             stream.finish();
         }
         out.flush();
-        err.printf("%d prompt + %d generated tokens in %.2f s (%.2f tokens/s)%n", input.length, generated.length,
+        err.printf("%d prompt + %d generated tokens in %.2f s (%.2f tokens/s", input.length, generated.length,
                 seconds, (input.length + generated.length) / seconds);
+        if (generated.length > 1) { // llama.cpp's decode rate: the tokens after the first, over their time
+            err.printf("; %.2f tokens/s after the first", (generated.length - 1) / ((end - firstAt[0]) / 1e9));
+        }
+        err.printf(")%n");
         err.flush();
         return ExitCodes.OK;
     }
