@@ -7,8 +7,6 @@ find_jdk25
 JAVA="$JAVA_HOME/bin/java"
 # the same JVM flags as bin/loraforge
 JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC)
-# for the bench jar's own tools (model generators): JFLAGS without the CLI jar's AOT cache
-JBASE=("${JFLAGS[@]}")
 work="${BENCH_WORK:-$bench_root/bench/scratch}"
 runs="${BENCH_RUNS:-5}"
 mkdir -p "$work"
@@ -22,25 +20,13 @@ build_jars() {
   (cd "$bench_root" && ./mvnw -q -B -ntp -DskipTests package 2>&1 | grep -v '^WARNING' || true)
   BENCH_JAR="$bench_root/bench/target/loraforge-bench-all.jar"
   CLI_JAR="$bench_root/cli/target/loraforge-all.jar"
-  use_aot_cache
-}
-
-# use_aot_cache: adds the CLI jar's ahead-of-time cache to JFLAGS, as bin/loraforge runs with it
-# (BENCH_AOT=0 leaves it out, to measure without)
-use_aot_cache() {
-  [ "${BENCH_AOT:-1}" = 1 ] || return 0
-  . "$bench_root/bin/aot.sh"
-  local cache
-  cache="$(aot_cache "$JAVA" "$CLI_JAR" "${JFLAGS[@]}")"
-  [ -n "$cache" ] && JFLAGS+=(-XX:AOTCache="$cache")
-  return 0
 }
 
 # bench_gen DIR ARGS...: generate a model once (kept between runs; delete DIR to regenerate)
 bench_gen() {
   local dir="$1"; shift
   if [ ! -f "$dir/.complete" ]; then
-    "$JAVA" "${JBASE[@]}" -cp "$BENCH_JAR" dev.loraforge.bench.GenerateModel --out "$dir" "$@" >&2
+    "$JAVA" "${JFLAGS[@]}" -cp "$BENCH_JAR" dev.loraforge.bench.GenerateModel --out "$dir" "$@" >&2
     touch "$dir/.complete"
   fi
 }

@@ -11,7 +11,7 @@ model="$work/llama-1b-bf16"
 adapter="$work/llama-1b-lora-r16"
 bench_gen "$model"
 if [ ! -f "$adapter/adapter_model.safetensors" ]; then
-  "$JAVA" "${JBASE[@]}" -cp "$BENCH_JAR" dev.loraforge.bench.GenerateModel --out "$model" \
+  "$JAVA" "${JFLAGS[@]}" -cp "$BENCH_JAR" dev.loraforge.bench.GenerateModel --out "$model" \
     --adapter-rank 16 --adapter-out "$adapter" --adapter-only >&2
 fi
 # the converter needs a tokenizer: Llama-2's SentencePiece model from the test fixtures (as bench/gguf.sh)

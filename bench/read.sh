@@ -10,5 +10,5 @@ file="$model/model.safetensors"
 echo "model: $(du -h "$file" | cut -f1) ($(stat -c %s "$file") bytes); runs: $runs, warm cache"
 cat "$file" > /dev/null
 measure "cat > /dev/null" sh -c "cat '$file' > /dev/null"
-measure "loraforge read (checksum)" "$JAVA" "${JBASE[@]}" -cp "$BENCH_JAR" dev.loraforge.bench.ReadModel "$model"
+measure "loraforge read (checksum)" "$JAVA" "${JFLAGS[@]}" -cp "$BENCH_JAR" dev.loraforge.bench.ReadModel "$model"
 echo "ratio read / cat: $(ratio 'loraforge read (checksum)' 'cat > /dev/null')"
