@@ -2,7 +2,6 @@ package dev.loraforge.model;
 
 import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.format.gguf.GgufFile;
-import dev.loraforge.io.HugePageMemory;
 import dev.loraforge.format.gguf.GgufTensor;
 import dev.loraforge.model.ModelException.Kind;
 import dev.loraforge.quant.GgmlCodec;
@@ -68,8 +67,7 @@ public final class GgufLlama {
 
     /**
      * Q8_0 matrices in place with the {@link Q8_0Dot} kernel (less memory and faster than a float copy,
-     * since decoding is bound by the bytes read), every other matrix as a dense float copy. "In place" is a
-     * copy in huge pages ({@link HugePageMemory}) when they fit in half the available memory.
+     * since decoding is bound by the bytes read), every other matrix as a dense float copy.
      */
     public static LinearFactory fastest(GgufFile f, LlamaConfig c) {
         return inPlace(f, c, true);
@@ -77,19 +75,12 @@ public final class GgufLlama {
 
     private static LinearFactory inPlace(GgufFile f, LlamaConfig c, boolean denseUnlessKernel) {
         Map<String, GgufTensor> byHf = new LinkedHashMap<>();
-        long q8Bytes = 0;
         for (GgufTensor t : f.tensors()) {
             String hf = hfName(t.name());
             if (hf != null) {
                 byHf.put(hf, t);
-                if (t.type() == GgmlType.Q8_0) {
-                    q8Bytes += t.data().byteSize();
-                }
             }
         }
-        // Q8_0 matrices copied to huge pages when they take at most half the memory left (else stay mapped)
-        long free = HugePageMemory.availableBytes();
-        boolean huge = q8Bytes > 0 && free > 0 && q8Bytes <= free / 2 && HugePageMemory.available();
         return (module, weight, out, in, source) -> {
             GgufTensor t = byHf.get(weight);
             if (t == null) {
@@ -101,7 +92,7 @@ public final class GgufLlama {
                         + java.util.Arrays.toString(shape) + ", expected [" + out + ", " + in + "]");
             }
             if (t.type() == GgmlType.Q8_0) {
-                return new Q8_0Linear(t, out, in, permutedHeads(weight, c), huge);
+                return new Q8_0Linear(t, out, in, permutedHeads(weight, c));
             }
             return denseUnlessKernel ? LinearFactory.DENSE.create(module, weight, out, in, source)
                     : new QuantizedRows(t, out, in, permutedHeads(weight, c));

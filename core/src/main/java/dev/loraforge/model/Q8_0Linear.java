@@ -2,12 +2,10 @@ package dev.loraforge.model;
 
 import dev.loraforge.format.gguf.GgmlType;
 import dev.loraforge.format.gguf.GgufTensor;
-import dev.loraforge.io.HugePageMemory;
 import java.lang.foreign.MemorySegment;
 
 /**
- * A projection over a GGUF Q8_0 matrix left as it is (the mapped file, or a byte-for-byte copy in huge
- * pages when the model loader asks for one): every output is a {@link Q8_0Dot}
+ * A projection over a GGUF Q8_0 matrix left in place (the mapped file): every output is a {@link Q8_0Dot}
  * straight on the row's blocks, so decoding reads 34 bytes per 32 weights and never builds a float row.
  * Outputs come in HF order: q/k rows are put back from llama.cpp's interleaved RoPE order ({@code heads} > 0).
  */
@@ -26,17 +24,12 @@ final class Q8_0Linear implements Linear {
     private final int chunk;
 
     Q8_0Linear(GgufTensor tensor, int rows, int cols, int heads) {
-        this(tensor, rows, cols, heads, false);
-    }
-
-    /** @param hugePages read a copy in huge pages ({@link HugePageMemory}) instead of the mapped file, where possible */
-    Q8_0Linear(GgufTensor tensor, int rows, int cols, int heads, boolean hugePages) {
         if (tensor.type() != GgmlType.Q8_0 || cols % Q8_0Dot.QK != 0 || rows <= 0) {
             throw new IllegalArgumentException(tensor.name() + " is " + tensor.type() + " " + rows + "x" + cols
                     + ", a Q8_0 matrix with a multiple of 32 columns is needed");
         }
         this.tensor = tensor;
-        this.data = hugePages ? HugePageMemory.copyOf(tensor.data()).orElse(tensor.data()) : tensor.data();
+        this.data = tensor.data();
         this.rows = rows;
         this.cols = cols;
         this.blocks = cols / Q8_0Dot.QK;
