@@ -101,11 +101,6 @@ public final class WriteBehind implements AutoCloseable {
         return null;
     }
 
-    /** Whether whole blocks go out by direct I/O. */
-    public boolean isDirect() {
-        return direct != null;
-    }
-
     /**
      * A buffer for the {@code bytes} bytes at file position {@code position}; blocks while none is free.
      * @throws IOException an earlier write's failure (nothing more is written after one)
