@@ -77,7 +77,9 @@ class ModelMergerTest {
         assertThat(PythonJson.parseObject(Files.readString(out.resolve("config.json"))))
                 .isEqualTo(PythonJson.parseObject(Files.readString(tinyLlama.resolve("config.json"))));
         String record = Files.readString(out.resolve("loraforge.json"));
-        assertThat(record).contains(ModelMerger.sha256(adapter.resolve("adapter_model.safetensors")));
+        // the hashes against the JDK's digest of the whole file, not our chunked reader
+        assertThat(record).contains(wholeFileSha256(adapter.resolve("adapter_model.safetensors")))
+                .contains(wholeFileSha256(adapter.resolve("adapter_config.json")));
         try (Stream<Path> s = Files.list(tmp)) {
             assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(".loraforge-tmp-"));
         }
@@ -208,4 +210,25 @@ class ModelMergerTest {
         return new TensorView(name, DType.F32, Shape.of(dims), MemorySegment.ofArray(bb.array()));
     }
 
+
+    static String wholeFileSha256(Path file) throws java.io.IOException {
+        try {
+            return java.util.HexFormat.of().formatHex(
+                    java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Files longer than the reader's 1 MiB buffer, and of no whole number of buffers, hash as a whole. */
+    @Test
+    void sha256OfAFileOfSeveralBuffers() throws Exception {
+        byte[] bytes = new byte[(5 << 19) + 77];
+        new java.util.SplittableRandom(9).nextBytes(bytes);
+        Path f = tmp.resolve("blob");
+        Files.write(f, bytes);
+        assertThat(ModelMerger.sha256(f)).isEqualTo(wholeFileSha256(f));
+        Files.write(f, new byte[0]);
+        assertThat(ModelMerger.sha256(f)).isEqualTo("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
 }
