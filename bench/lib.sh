@@ -6,7 +6,8 @@ bench_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 find_jdk25
 JAVA="$JAVA_HOME/bin/java"
 # the same JVM flags as bin/loraforge
-JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC)
+JFLAGS=(--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC
+  -XX:CompileCommand=quiet "-XX:CompileCommand=CompileThresholdScaling,dev.loraforge.merge.*::*,0.002")
 work="${BENCH_WORK:-$bench_root/bench/scratch}"
 runs="${BENCH_RUNS:-5}"
 mkdir -p "$work"

@@ -26,9 +26,9 @@ measure "cp base" sh -c "rm -f '$work/copy.safetensors'; cp '$file' '$work/copy.
 measure "cp base + sync" sh -c "rm -f '$work/copy.safetensors'; cp '$file' '$work/copy.safetensors'; sync '$work/copy.safetensors'"
 rm -f "$work/copy.safetensors"
 # the previous output is deleted first, as cp's copy is (deleting 2 GB of page cache costs system time)
-measure "loraforge merge" sh -c "rm -rf '$out'; '$JAVA' ${JFLAGS[*]} -jar '$CLI_JAR' merge --base '$model' \
+measure "loraforge merge" sh -c "rm -rf '$out'; '$JAVA' $(printf '%q ' "${JFLAGS[@]}") -jar '$CLI_JAR' merge --base '$model' \
   --adapter '$adapter' --out '$out' --quiet"
-measure "merge, -Xmx256m" sh -c "rm -rf '$out'; '$JAVA' ${JFLAGS[*]} -Xmx256m -jar '$CLI_JAR' merge --base '$model' \
+measure "merge, -Xmx256m" sh -c "rm -rf '$out'; '$JAVA' $(printf '%q ' "${JFLAGS[@]}") -Xmx256m -jar '$CLI_JAR' merge --base '$model' \
   --adapter '$adapter' --out '$out' --quiet"
 if [ -n "${LLAMA_BIN:-}" ] && [ -x "$LLAMA_BIN/llama-export-lora" ]; then
   # llama.cpp's way to a merged model: llama-export-lora on GGUFs (base F16 + LoRA F16, both written by our

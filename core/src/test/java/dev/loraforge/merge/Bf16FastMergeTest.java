@@ -53,6 +53,50 @@ class Bf16FastMergeTest {
     }
 
     /**
+     * Terms of 2¹⁰ that cancel exactly in every other column block (the warm-up's factors): the float32 sum
+     * is exact there too, but its bound is far above the weight, so those lanes must take the exact path.
+     */
+    @Test
+    void cancellingTermsTakeTheExactPath() {
+        int rows = 4;
+        int cols = 64;
+        int r = 16;
+        SplittableRandom rnd = new SplittableRandom(11);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = arena.allocate(2L * rows * cols);
+            for (long i = 0; i < (long) rows * cols; i++) {
+                w.set(BF16, 2 * i, HalfFloat.floatToBf16((float) (rnd.nextGaussian() * 0.02)));
+            }
+            double[] left = new double[rows * r];
+            for (int i = 0; i < left.length; i++) {
+                left[i] = 0x1p-8 * (1 + i % 3);
+            }
+            double[] right = new double[r * cols];
+            for (int k = 0; k < r; k++) {
+                for (int j = 0; j < cols; j++) {
+                    right[k * cols + j] = j / 16 % 2 == 1 ? (k % 2 == 0 ? 0x1p10 : -0x1p10) : 0x1p-12 * (j % 7 - 3);
+                }
+            }
+            assertSameBytes(arena, w, rows, cols, new LowRankTerm(left, right, rows, r, cols, 2.0, "t", true));
+        }
+    }
+
+    /** The JIT warm-up reads its sample and writes only its own buffer; a sample too small is skipped. */
+    @Test
+    void warmUpLeavesItsSampleAlone() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment w = arena.allocate(2L * 8 * 64);
+            for (int i = 0; i < 8 * 64; i++) {
+                w.set(BF16, 2L * i, HalfFloat.floatToBf16(0.01f * (i % 9 - 4)));
+            }
+            byte[] before = w.toArray(ValueLayout.JAVA_BYTE);
+            Bf16FastMerge.warmUp(new TensorView("w", DType.BF16, Shape.of(8, 64), w), 3);
+            Bf16FastMerge.warmUp(new TensorView("w", DType.BF16, Shape.of(2, 8), w.asSlice(0, 32)), 3);
+            assertThat(w.toArray(ValueLayout.JAVA_BYTE)).isEqualTo(before);
+        }
+    }
+
+    /**
      * w = 1 and an update of 2⁻⁸ + 2⁻⁴⁰: the exact sum lies just above the midpoint between 1 and 1 + 2⁻⁷
      * and rounds up; in float32 the 2⁻⁴⁰ is lost, the sum is the midpoint itself and would round to even (1).
      * Likewise just below, and specials in the weights (zero, subnormal, infinity, NaN).
