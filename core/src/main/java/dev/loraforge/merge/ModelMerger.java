@@ -195,7 +195,7 @@ public final class ModelMerger {
      */
     private static void warmUpKernel(ModelSource base, Request req) {
         if (LowRankKernel.preferred() != LowRankKernel.vector() || req.forced4bit() || base.quantized()
-                || (req.dtype() != null && req.dtype() != DType.BF16)) {
+                || base.storage() != ModelSource.Storage.SAFETENSORS || (req.dtype() != null && req.dtype() != DType.BF16)) {
             return;
         }
         for (String name : base.names()) {
