@@ -31,6 +31,7 @@ measure_cpu() {
   "$@" >/dev/null 2>&1 || { echo "bench: '$*' failed" >&2; "$@" >&2; return 1; }
   for _ in $(seq "$runs"); do
     sync # as lib.sh's measure: no run pays for an earlier one's dirty pages
+    preload
     /usr/bin/time -f '%e %U %S %M' -o "$work/.time" "$@" >/dev/null 2>&1
     read -r e u s m < <(tail -n 1 "$work/.time")
     times+=("$e"); cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')")
@@ -47,7 +48,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 file="$model/model.safetensors"
 out="$work/out.gguf"
 echo "base: $(stat -c %s "$file") bytes; runs: $runs; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-cat "$file" > /dev/null
+PRELOAD=("$file")
 measure_cpu "cp base" sh -c "rm -f '$work/copy.safetensors'; cp '$file' '$work/copy.safetensors'"
 # loraforge fsyncs its output before the rename (io/AtomicFile); cp does not: the same with a sync
 measure_cpu "cp base + sync" sh -c "rm -f '$work/copy.safetensors'; cp '$file' '$work/copy.safetensors'; sync '$work/copy.safetensors'"

@@ -36,12 +36,20 @@ bench_gen() {
 # Each timed run starts after a `sync` (not timed): cp leaves its copy dirty in the page cache, and a backlog of
 # earlier runs' dirty pages (written back here at a fifth of the direct-write rate) would slow whatever runs next.
 declare -A MED RSS
+# Inputs read back into the page cache (untimed) before each run: these VMs' kernels page out file pages idle
+# for a few seconds (DAMON), so without it a run could read the 2 GB base from the disk or not, by chance,
+# while it writes to the same disk; cp and loraforge get the same treatment.
+PRELOAD=()
+preload() {
+  if [ ${#PRELOAD[@]} -gt 0 ]; then cat "${PRELOAD[@]}" > /dev/null; fi
+}
 measure() {
   local name="$1"; shift
   local times=() rss=0 line t m
   "$@" >/dev/null 2>&1 || { echo "bench: '$*' failed" >&2; "$@" >&2; return 1; }
   for _ in $(seq "$runs"); do
     sync
+    preload
     /usr/bin/time -f '%e %M' -o "$work/.time" "$@" >/dev/null 2>&1
     line="$(tail -n 1 "$work/.time")"
     t="${line% *}"; m="${line#* }"

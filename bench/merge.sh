@@ -20,6 +20,7 @@ for f in tokenizer.model tokenizer_config.json; do
 done
 file="$model/model.safetensors"
 out="$work/merged"
+PRELOAD=("$file" "$adapter/adapter_model.safetensors")
 echo "base: $(stat -c %s "$file") bytes; adapter: $(stat -c %s "$adapter/adapter_model.safetensors") bytes; runs: $runs"
 measure "cp base" sh -c "rm -f '$work/copy.safetensors'; cp '$file' '$work/copy.safetensors'"
 # loraforge's output is on the disk when it returns (direct writes, fsync before the rename); cp's is not
