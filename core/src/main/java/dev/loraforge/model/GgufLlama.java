@@ -6,6 +6,7 @@ import dev.loraforge.format.gguf.GgufTensor;
 import dev.loraforge.model.ModelException.Kind;
 import dev.loraforge.quant.GgmlCodec;
 import dev.loraforge.tensor.DType;
+import dev.loraforge.tensor.RowReader;
 import dev.loraforge.tensor.Shape;
 import dev.loraforge.tensor.TensorSource;
 import dev.loraforge.tensor.TensorView;
@@ -213,12 +214,47 @@ public final class GgufLlama {
             }
 
             @Override
+            public boolean contains(String name) {
+                return byHf.containsKey(name);
+            }
+
+            @Override
+            public Optional<RowReader> rowReader(String name) {
+                GgufTensor t = byHf.get(name);
+                return t == null || t.shape().length != 2 ? Optional.empty() : Optional.of(rows(t, permutedHeads(name, c)));
+            }
+
+            @Override
             public void close() {
             }
 
             @Override
             public String toString() {
                 return f.path().toString();
+            }
+        };
+    }
+
+    /** HF row r of a GGUF matrix, dequantized on each read: the same bits as that row of {@link #dequantize}. */
+    private static RowReader rows(GgufTensor t, int heads) {
+        GgmlCodec codec = GgmlCodec.of(t.type());
+        int rows = Math.toIntExact(t.shape()[0]);
+        int cols = Math.toIntExact(t.shape()[1]);
+        long rowBytes = t.type().rowSize(cols);
+        return new RowReader() {
+            @Override
+            public long rows() {
+                return rows;
+            }
+
+            @Override
+            public int cols() {
+                return cols;
+            }
+
+            @Override
+            public void read(long row, float[] dst, int off) {
+                codec.dequantize(t.data(), ggufRow(Math.toIntExact(row), heads, rows) * rowBytes, dst, off, cols);
             }
         };
     }

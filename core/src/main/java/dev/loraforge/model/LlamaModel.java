@@ -1,5 +1,6 @@
 package dev.loraforge.model;
 
+import dev.loraforge.tensor.RowReader;
 import dev.loraforge.tensor.TensorSource;
 import dev.loraforge.tensor.TensorView;
 import java.util.Objects;
@@ -18,13 +19,13 @@ public final class LlamaModel {
     }
 
     private final LlamaConfig config;
-    private final TensorView embed;
+    private final RowReader embed;
     private final Block[] blocks;
     private final float[] finalNorm;
     private final Linear lmHead;
     private final double[] invFreq;
 
-    private LlamaModel(LlamaConfig config, TensorView embed, Block[] blocks, float[] finalNorm, Linear lmHead,
+    private LlamaModel(LlamaConfig config, RowReader embed, Block[] blocks, float[] finalNorm, Linear lmHead,
                        float[] ropeFactors) {
         this.config = config;
         this.embed = embed;
@@ -41,6 +42,7 @@ public final class LlamaModel {
 
     /** llama.cpp's per-frequency RoPE divisors (Llama 3.1 GGUFs); HF folders carry rope_scaling instead. */
     public static final String ROPE_FACTORS = "rope_freqs.weight";
+    private static final String EMBED = "model.embed_tokens.weight";
 
     /** Loads dense float32 copies of every projection. The source must stay open while the model is used. */
     public static LlamaModel load(LlamaConfig config, TensorSource source) {
@@ -54,8 +56,16 @@ public final class LlamaModel {
         Objects.requireNonNull(factory, "factory");
         int d = config.hiddenSize();
         int ff = config.intermediateSize();
-        TensorView embed = LinearFactory.require(source, "model.embed_tokens.weight");
-        DenseLinear.check(embed, config.vocabSize(), d);
+        // a quantized GGUF embedding is read a row per token, not widened whole (1 GB of floats for 128K tokens)
+        RowReader embed = source.rowReader(EMBED).orElse(null);
+        if (embed == null) {
+            TensorView view = LinearFactory.require(source, EMBED);
+            DenseLinear.check(view, config.vocabSize(), d);
+            embed = RowReader.of(view);
+        } else if (embed.rows() != config.vocabSize() || embed.cols() != d) {
+            throw new ModelException(ModelException.Kind.BAD_WEIGHT, "weight '" + EMBED + "' has shape ["
+                    + embed.rows() + ", " + embed.cols() + "], expected [" + config.vocabSize() + ", " + d + "]");
+        }
         Block[] blocks = new Block[config.numHiddenLayers()];
         for (int i = 0; i < blocks.length; i++) {
             String p = "model.layers." + i + ".";
@@ -72,14 +82,14 @@ public final class LlamaModel {
         }
         float[] finalNorm = vector(source, "model.norm.weight", d);
         // HF ties only when asked; a missing lm_head with tie=false is a broken checkpoint
-        boolean hasHead = source.find("lm_head.weight").isPresent();
+        boolean hasHead = source.contains("lm_head.weight");
         if (!hasHead && !config.tieWordEmbeddings()) {
             throw new ModelException(ModelException.Kind.BAD_WEIGHT, "missing weight 'lm_head.weight' in " + source
                     + " and tie_word_embeddings is false");
         }
-        String headWeight = config.tieWordEmbeddings() || !hasHead ? "model.embed_tokens.weight" : "lm_head.weight";
+        String headWeight = config.tieWordEmbeddings() || !hasHead ? EMBED : "lm_head.weight";
         Linear head = linear(factory, source, "lm_head", headWeight, config.vocabSize(), d);
-        float[] ropeFactors = source.find(ROPE_FACTORS).isPresent() ? vector(source, ROPE_FACTORS, config.headDim() / 2) : null;
+        float[] ropeFactors = source.contains(ROPE_FACTORS) ? vector(source, ROPE_FACTORS, config.headDim() / 2) : null;
         if (ropeFactors != null && config.ropeScaling() != null) {
             throw new ModelException(ModelException.Kind.INVALID_CONFIG, source + " has both " + ROPE_FACTORS
                     + " and rope_scaling; the frequencies would be scaled twice");
@@ -147,7 +157,7 @@ public final class LlamaModel {
         return newSession(Math.min(config.maxPositionEmbeddings(), DEFAULT_CAPACITY));
     }
 
-    TensorView embed() {
+    RowReader embed() {
         return embed;
     }
 

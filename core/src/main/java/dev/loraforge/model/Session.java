@@ -123,7 +123,7 @@ public final class Session {
         double[][] cos = new double[n][];
         double[][] sin = new double[n][];
         for (int t = 0; t < n; t++) {
-            model.embed().readFloats((long) tokens[t] * d, x, t * d, d);
+            model.embed().read(tokens[t], x, t * d);
             cos[t] = new double[c.headDim() / 2];
             sin[t] = new double[c.headDim() / 2];
             ropeAngles(position + t, cos[t], sin[t]);

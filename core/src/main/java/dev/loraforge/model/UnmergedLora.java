@@ -3,6 +3,7 @@ package dev.loraforge.model;
 import dev.loraforge.adapter.LoraAdapter;
 import dev.loraforge.adapter.LoraModule;
 import dev.loraforge.model.ModelException.Kind;
+import dev.loraforge.tensor.RowReader;
 import dev.loraforge.tensor.TensorSource;
 import dev.loraforge.tensor.TensorView;
 import java.util.ArrayList;
@@ -100,6 +101,20 @@ public final class UnmergedLora implements LinearFactory {
                     return Optional.of(replaced);
                 }
                 return baseSource.find(name);
+            }
+
+            @Override
+            public boolean contains(String name) {
+                if (full.containsKey(name)) {
+                    used.add(name); // as find does
+                    return true;
+                }
+                return baseSource.contains(name);
+            }
+
+            @Override
+            public Optional<RowReader> rowReader(String name) {
+                return full.containsKey(name) ? Optional.empty() : baseSource.rowReader(name);
             }
 
             @Override

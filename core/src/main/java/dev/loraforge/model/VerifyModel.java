@@ -92,7 +92,7 @@ final class VerifyModel implements AutoCloseable {
         resources.add(f);
         LlamaConfig config = GgufLlama.config(f);
         // in place: no cache of dequantized tensors (the diff reads each once, the model keeps what it needs)
-        TensorSource weights = inPlace ? uncached(f, config) : GgufLlama.tensors(f, config);
+        TensorSource weights = GgufLlama.tensors(f, config);
         LlamaModel model = withAdapters(config, weights, adapters, inPlace ? GgufLlama.inPlace(f, config) : LinearFactory.DENSE);
         Map<String, String> types = new LinkedHashMap<>();
         List<String> unmapped = new ArrayList<>();
@@ -205,38 +205,6 @@ final class VerifyModel implements AutoCloseable {
             @Override
             public String toString() {
                 return dir + " merged with " + adapters + " adapter(s) in memory";
-            }
-        };
-    }
-
-    /** HF-named F32 views of a GGUF's tensors, dequantized at every lookup and never kept. */
-    private static TensorSource uncached(GgufFile f, LlamaConfig config) {
-        Map<String, GgufTensor> byHf = new LinkedHashMap<>();
-        for (GgufTensor t : f.tensors()) {
-            String hf = GgufLlama.hfName(t.name());
-            if (hf != null) {
-                byHf.put(hf, t);
-            }
-        }
-        return new TensorSource() {
-            @Override
-            public List<String> names() {
-                return new ArrayList<>(byHf.keySet());
-            }
-
-            @Override
-            public Optional<TensorView> find(String name) {
-                GgufTensor t = byHf.get(name);
-                return t == null ? Optional.empty() : Optional.of(GgufLlama.dequantize(name, t, config));
-            }
-
-            @Override
-            public void close() {
-            }
-
-            @Override
-            public String toString() {
-                return f.path().toString();
             }
         };
     }

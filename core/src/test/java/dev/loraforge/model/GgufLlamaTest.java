@@ -3,7 +3,9 @@ package dev.loraforge.model;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.loraforge.format.gguf.GgufFile;
+import dev.loraforge.tensor.RowReader;
 import dev.loraforge.tensor.TensorSource;
+import dev.loraforge.tensor.TensorView;
 import java.io.IOException;
 import org.junit.jupiter.api.Test;
 
@@ -114,6 +116,29 @@ class GgufLlamaTest {
             for (int i = 0; i < dense.length; i++) {
                 assertThat(inPlace[i]).containsExactly(dense[i]);
             }
+        }
+    }
+
+    /** Row reads of a quantized GGUF matrix (the embedding, and a q_proj with its rows un-permuted) give the bits of the whole copy. */
+    @Test
+    void rowReaderGivesTheRowsOfTheDequantizedCopy() throws IOException {
+        try (GgufFile f = open("tiny-llama-v512/gguf/tiny-llama-v512-q4_k_m.gguf")) {
+            TensorSource weights = GgufLlama.tensors(f, GgufLlama.config(f));
+            for (String name : new String[] {"model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight"}) {
+                TensorView whole = weights.find(name).orElseThrow();
+                RowReader rows = weights.rowReader(name).orElseThrow();
+                int cols = rows.cols();
+                assertThat(rows.rows()).isEqualTo(whole.shape().dim(0));
+                float[] expected = new float[cols];
+                float[] actual = new float[cols + 3];
+                for (long r = 0; r < rows.rows(); r++) {
+                    whole.readFloats(r * cols, expected, 0, cols);
+                    rows.read(r, actual, 3);
+                    assertThat(java.util.Arrays.copyOfRange(actual, 3, cols + 3)).as(name + " row " + r).containsExactly(expected);
+                }
+            }
+            assertThat(weights.contains("lm_head.weight")).isEqualTo(weights.find("lm_head.weight").isPresent());
+            assertThat(weights.rowReader("no.such.weight")).isEmpty();
         }
     }
 }
