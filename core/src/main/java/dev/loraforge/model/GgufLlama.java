@@ -241,22 +241,8 @@ public final class GgufLlama {
         int rows = Math.toIntExact(t.shape()[0]);
         int cols = Math.toIntExact(t.shape()[1]);
         long rowBytes = t.type().rowSize(cols);
-        return new RowReader() {
-            @Override
-            public long rows() {
-                return rows;
-            }
-
-            @Override
-            public int cols() {
-                return cols;
-            }
-
-            @Override
-            public void read(long row, float[] dst, int off) {
-                codec.dequantize(t.data(), ggufRow(Math.toIntExact(row), heads, rows) * rowBytes, dst, off, cols);
-            }
-        };
+        return RowReader.of(rows, cols, (row, dst, off) ->
+                codec.dequantize(t.data(), ggufRow(Math.toIntExact(row), heads, rows) * rowBytes, dst, off, cols));
     }
 
     static TensorView dequantize(String hfName, GgufTensor t, LlamaConfig c) {

@@ -13,13 +13,14 @@ public interface RowReader {
     /** Row {@code row} into {@code dst[off, off + cols())}. */
     void read(long row, float[] dst, int off);
 
-    /** The rows of a 2-D view (any float dtype), read in place. */
-    static RowReader of(TensorView v) {
-        if (v.shape().rank() != 2) {
-            throw new IllegalArgumentException(v.name() + " is " + v.shape() + ", not a matrix");
-        }
-        long rows = v.shape().dim(0);
-        int cols = Math.toIntExact(v.shape().dim(1));
+    /** How one row is filled. */
+    @FunctionalInterface
+    interface Fill {
+        void read(long row, float[] dst, int off);
+    }
+
+    /** A {@code rows} × {@code cols} matrix whose rows {@code fill} writes. */
+    static RowReader of(long rows, int cols, Fill fill) {
         return new RowReader() {
             @Override
             public long rows() {
@@ -33,8 +34,17 @@ public interface RowReader {
 
             @Override
             public void read(long row, float[] dst, int off) {
-                v.readFloats(row * cols, dst, off, cols);
+                fill.read(row, dst, off);
             }
         };
+    }
+
+    /** The rows of a 2-D view (any float dtype), read in place. */
+    static RowReader of(TensorView v) {
+        if (v.shape().rank() != 2) {
+            throw new IllegalArgumentException(v.name() + " is " + v.shape() + ", not a matrix");
+        }
+        int cols = Math.toIntExact(v.shape().dim(1));
+        return of(v.shape().dim(0), cols, (row, dst, off) -> v.readFloats(row * cols, dst, off, cols));
     }
 }
