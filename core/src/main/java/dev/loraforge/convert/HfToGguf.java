@@ -10,6 +10,7 @@ import dev.loraforge.format.safetensors.ModelFiles;
 import dev.loraforge.format.safetensors.SafetensorsFile;
 import dev.loraforge.merge.LowRankKernel;
 import dev.loraforge.merge.MergePlan;
+import dev.loraforge.merge.ModelMerger;
 import dev.loraforge.merge.WeightedAdapter;
 import dev.loraforge.quant.GgmlCodec;
 import dev.loraforge.quant.LlamaFileType;
@@ -402,6 +403,7 @@ public final class HfToGguf {
         }
         List<LoraAdapter> opened = new ArrayList<>();
         try (ModelSource src = ModelSource.open(modelDir, scratchFor(out))) {
+            ModelMerger.startKernelWarmUp(src, null); // merged at the base's dtype, then converted
             List<WeightedAdapter> weighted = new ArrayList<>();
             for (AdapterSpec a : adapters) {
                 LoraAdapter la = LoraAdapter.open(a.dir());

@@ -134,7 +134,9 @@ public final class ModelMerger {
         Path scratch = req.out().toAbsolutePath().getParent();
         try (ModelSource baseFiles = ModelSource.open(req.base(), scratch != null && Files.isDirectory(scratch) ? scratch : null)) {
             Path baseDir = Files.isDirectory(req.base()) ? req.base() : req.base().toAbsolutePath().getParent();
-            warmUpKernel(baseFiles, req);
+            if (!req.forced4bit()) {
+                startKernelWarmUp(baseFiles, req.dtype());
+            }
             Map<String, Object> config = readConfig(baseDir);
             AdapterCheck.Base base = new AdapterCheck.Base(baseDir, baseFiles, config);
             List<WeightedAdapter> was = new ArrayList<>();
@@ -191,11 +193,13 @@ public final class ModelMerger {
      * Starts compiling the bf16 merge kernel on a daemon thread while the adapters are checked and the first
      * tensors copied. In a fresh JVM the Vector API kernel runs interpreted, a hundred times slower, until the
      * JIT compiles it; the first merged tensor of a 1B model took 0.3–1.2 s where later ones take 30 ms.
-     * (The launcher also lowers the JIT's thresholds for this package, so a few calls suffice.)
+     * (The launcher also lowers the JIT's thresholds for this package, so a few calls suffice.) Does nothing
+     * unless the merge will use that kernel: a bf16 safetensors base merged to bf16 ({@code outType} null: the
+     * base's dtype) with the vector kernel.
      */
-    private static void warmUpKernel(ModelSource base, Request req) {
-        if (LowRankKernel.preferred() != LowRankKernel.vector() || req.forced4bit() || base.quantized()
-                || base.storage() != ModelSource.Storage.SAFETENSORS || (req.dtype() != null && req.dtype() != DType.BF16)) {
+    public static void startKernelWarmUp(ModelSource base, DType outType) {
+        if (LowRankKernel.preferred() != LowRankKernel.vector() || base.quantized()
+                || base.storage() != ModelSource.Storage.SAFETENSORS || (outType != null && outType != DType.BF16)) {
             return;
         }
         for (String name : base.names()) {
