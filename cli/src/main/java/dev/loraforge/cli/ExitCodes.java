@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
+import java.util.List;
 import picocli.CommandLine;
 
 /**
@@ -31,8 +32,11 @@ public final class ExitCodes {
     private ExitCodes() {
     }
 
-    static CommandLine commandLine(Object command, CommandLine.IFactory factory) {
+    static CommandLine commandLine(Object command, CommandLine.IFactory factory, List<Class<?>> subcommands) {
         CommandLine cl = new CommandLine(command, factory);
+        for (Class<?> c : subcommands) {
+            cl.addSubcommand(new CommandLine(c, factory)); // before the settings below, which reach only present subcommands
+        }
         // every command answers -h/--help, also those that did not ask for picocli's standard options
         for (CommandLine sub : cl.getSubcommands().values()) {
             if (!sub.getCommandSpec().optionsMap().containsKey("--help")) {
