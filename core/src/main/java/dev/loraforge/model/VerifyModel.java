@@ -91,7 +91,7 @@ final class VerifyModel implements AutoCloseable {
         GgufFile f = GgufFile.open(spec.model());
         resources.add(f);
         LlamaConfig config = GgufLlama.config(f);
-        // in place: no cache of dequantized tensors (the diff reads each once, the model keeps what it needs)
+        // never cached (the diff reads each tensor once, the model keeps what it needs); the embedding is read by rows
         TensorSource weights = GgufLlama.tensors(f, config);
         LlamaModel model = withAdapters(config, weights, adapters, inPlace ? GgufLlama.inPlace(f, config) : LinearFactory.DENSE);
         Map<String, String> types = new LinkedHashMap<>();

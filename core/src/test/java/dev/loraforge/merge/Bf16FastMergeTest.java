@@ -53,11 +53,12 @@ class Bf16FastMergeTest {
     }
 
     /**
-     * Terms of 2¹⁰ that cancel exactly in every other column block (the warm-up's factors): the float32 sum
-     * is exact there too, but its bound is far above the weight, so those lanes must take the exact path.
+     * The warm-up's factors: terms of 2¹⁰ that cancel exactly in every other column block, whose error bound
+     * is far above the weight (those lanes go down the exact path; that the warm-up thereby runs every branch
+     * was checked with the JIT's deoptimization log, not here). Both paths must give the float64 bytes.
      */
     @Test
-    void cancellingTermsTakeTheExactPath() {
+    void cancellingLargeTermsGiveTheFloat64Bytes() {
         int rows = 4;
         int cols = 64;
         int r = 16;
